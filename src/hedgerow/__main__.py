@@ -1,0 +1,3 @@
+from hedgerow.cli import main
+
+main()

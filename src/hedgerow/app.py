@@ -1,0 +1,42 @@
+"""The ASGI application: routers, error handlers, and the stores it opens."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hedgerow import __version__
+from hedgerow.api.envelope import install_error_handlers
+from hedgerow.api.middleware import OptionalTrailingSlash
+from hedgerow.api.routes import ROUTERS
+from hedgerow.db.session import make_engine, make_sessionmaker
+from hedgerow.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Hedgerow",
+        version=__version__,
+        description="Product analytics that speaks PostHog's API.",
+        openapi_url="/api/schema",
+        docs_url="/api/schema/swagger-ui",
+        redoc_url="/api/schema/redoc",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(OptionalTrailingSlash)
+    return app
