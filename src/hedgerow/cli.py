@@ -80,14 +80,18 @@ def cmd_keys_create(args: argparse.Namespace) -> None:
             raise SystemExit(2)
         project_ids.append(int(raw))
     issued = _run(
-        lambda s: projects.create_key(s, email=args.email, scopes=scopes, project_ids=project_ids, label=args.label)
+        lambda s: projects.create_key(
+            s, email=args.email, scopes=scopes, project_ids=project_ids, label=args.label
+        )
     )
     _emit(args, asdict(issued), f"Personal API key {issued.id} (shown once): {issued.key}")
 
 
 def cmd_projects_create(args: argparse.Namespace) -> None:
     project = _run(lambda s: projects.create_project(s, name=args.name))
-    _emit(args, {"id": project.id, "api_token": project.api_token}, f"Project {project.id}: {project.api_token}")
+    _emit(
+        args, {"id": project.id, "api_token": project.api_token}, f"Project {project.id}: {project.api_token}"
+    )
 
 
 def cmd_projects_list(args: argparse.Namespace) -> None:
@@ -120,18 +124,23 @@ def cmd_serve(args: argparse.Namespace) -> None:
             "Hedgerow initialised a new data dir.\n"
             f"  project id:        {first.project_id}\n"
             f"  capture token:     {first.project_api_token}\n"
-            f"  personal API key:  {first.personal_api_key}   (shown once; `hedgerow keys create` makes more)\n",
+            f"  personal API key:  {first.personal_api_key}  (shown once)\n",
             flush=True,
         )
     print(f"Hedgerow listening on http://{args.host}:{args.port}", flush=True)
     uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_level=settings.log_level.lower(),
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level.lower(),
         access_log=settings.log_level == "DEBUG",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hedgerow", description="Product analytics that speaks PostHog's API.")
+    parser = argparse.ArgumentParser(
+        prog="hedgerow", description="Product analytics that speaks PostHog's API."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP server (initialises a fresh data dir)")
@@ -147,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="personal API keys").add_subparsers(dest="keys_command", required=True)
     create = keys.add_parser("create", help="issue a personal API key")
     create.add_argument("--email")
-    create.add_argument("--scopes", default="*", help='comma-separated, e.g. "cohort:read,dashboard:write", or "*"')
+    create.add_argument(
+        "--scopes", default="*", help='comma-separated, e.g. "cohort:read,dashboard:write", or "*"'
+    )
     create.add_argument("--projects", help="comma-separated project ids the key is limited to")
     create.add_argument("--label", default="")
     create.add_argument("--json", action="store_true")

@@ -111,8 +111,12 @@ def validate_body(model: type[ModelT], data: Any) -> tuple[ModelT, set[str]]:
     """The body as `model`, and which fields the client actually sent (PATCH semantics)."""
     if not isinstance(data, dict):
         kind = type(data).__name__
-        raise RequestError(400, f"Invalid data. Expected a dictionary, but got {kind}.", code="invalid_input",
-                           type_="validation_error")
+        raise RequestError(
+            400,
+            f"Invalid data. Expected a dictionary, but got {kind}.",
+            code="invalid_input",
+            type_="validation_error",
+        )
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:

@@ -19,6 +19,10 @@ def project_activity(request: Request, ctx: Activity, session: SessionDep) -> di
     return activity_page(
         request,
         lambda page, limit: list_activity(
-            session, project_id=ctx.project.id, scope=request.query_params.get("scope"), page=page, limit=limit
+            session,
+            project_id=ctx.project.id,
+            scope=request.query_params.get("scope"),
+            page=page,
+            limit=limit,
         ),
     )

@@ -34,7 +34,9 @@ def list_templates(request: Request, ctx: Templates, session: SessionDep) -> dic
     return limit_offset_page(request, count=page.count, results=page.results, limit=limit, offset=offset)
 
 
-@router.post("", status_code=201, summary="Create a dashboard template", openapi_extra=body_of(DashboardTemplateWrite))
+@router.post(
+    "", status_code=201, summary="Create a dashboard template", openapi_extra=body_of(DashboardTemplateWrite)
+)
 async def create_template(request: Request, ctx: Templates, session: SessionDep) -> DashboardTemplateOut:
     check_format(request)
     body, sent = validate_body(DashboardTemplateWrite, await json_body(request))
@@ -57,7 +59,9 @@ def retrieve_template(
     )
 
 
-async def _update(request: Request, template_id: str, ctx: Scoped, session: SessionDep) -> DashboardTemplateOut:
+async def _update(
+    request: Request, template_id: str, ctx: Scoped, session: SessionDep
+) -> DashboardTemplateOut:
     check_format(request)
     body, sent = validate_body(DashboardTemplateWrite, await json_body(request))
     return service.update_template(
@@ -71,14 +75,18 @@ async def _update(request: Request, template_id: str, ctx: Scoped, session: Sess
     )
 
 
-@router.patch("/{template_id}", summary="Update a dashboard template", openapi_extra=body_of(DashboardTemplateWrite))
+@router.patch(
+    "/{template_id}", summary="Update a dashboard template", openapi_extra=body_of(DashboardTemplateWrite)
+)
 async def patch_template(
     request: Request, template_id: str, ctx: Templates, session: SessionDep
 ) -> DashboardTemplateOut:
     return await _update(request, template_id, ctx, session)
 
 
-@router.put("/{template_id}", summary="Replace a dashboard template", openapi_extra=body_of(DashboardTemplateWrite))
+@router.put(
+    "/{template_id}", summary="Replace a dashboard template", openapi_extra=body_of(DashboardTemplateWrite)
+)
 async def put_template(
     request: Request, template_id: str, ctx: Templates, session: SessionDep
 ) -> DashboardTemplateOut:

@@ -37,7 +37,9 @@ def _hits(terms: Sequence[str], text: str) -> set[int]:
     return found
 
 
-def rank(terms: Sequence[str], name: str | None, tags: Sequence[str] | None, description: str | None) -> float:
+def rank(
+    terms: Sequence[str], name: str | None, tags: Sequence[str] | None, description: str | None
+) -> float:
     """0 when some word is missing everywhere; otherwise the weight of the best field for each word."""
     if not terms:
         return 0.0

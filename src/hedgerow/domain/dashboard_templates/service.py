@@ -23,8 +23,16 @@ from hedgerow.errors import InvalidInput, NotFound, PermissionDenied
 
 ACTIVITY_SCOPE = "DashboardTemplate"
 DIFFED_FIELDS = (
-    "template_name", "dashboard_description", "dashboard_filters", "tags", "tiles", "variables",
-    "deleted", "image_url", "scope", "availability_contexts",
+    "template_name",
+    "dashboard_description",
+    "dashboard_filters",
+    "tags",
+    "tiles",
+    "variables",
+    "deleted",
+    "image_url",
+    "scope",
+    "availability_contexts",
 )
 NO_EDIT_PERMISSION = "You don't have edit permissions for this dashboard template."
 
@@ -110,7 +118,9 @@ def _find(session: Session, project: ProjectRef, template_id: str, scope: str | 
     return row
 
 
-def get_template(session: Session, *, project: ProjectRef, template_id: str, scope: str | None) -> DashboardTemplateOut:
+def get_template(
+    session: Session, *, project: ProjectRef, template_id: str, scope: str | None
+) -> DashboardTemplateOut:
     return _present(session, [_find(session, project, template_id, scope)])[0]
 
 
@@ -183,8 +193,14 @@ def create_template(
     session.add(row)
     _flush(session)
     log_activity(
-        session, project=project, user_id=actor.user.id, scope=ACTIVITY_SCOPE, item_id=row.id,
-        activity="created", name=row.template_name, changes=[],
+        session,
+        project=project,
+        user_id=actor.user.id,
+        scope=ACTIVITY_SCOPE,
+        item_id=row.id,
+        activity="created",
+        name=row.template_name,
+        changes=[],
     )
     return _present(session, [row])[0]
 
@@ -220,8 +236,14 @@ def update_template(
     if changes:
         activity = "deleted" if row.deleted and not before["deleted"] else "updated"
         log_activity(
-            session, project=project, user_id=actor.user.id, scope=ACTIVITY_SCOPE, item_id=row.id,
-            activity=activity, name=row.template_name, changes=changes,
+            session,
+            project=project,
+            user_id=actor.user.id,
+            scope=ACTIVITY_SCOPE,
+            item_id=row.id,
+            activity=activity,
+            name=row.template_name,
+            changes=changes,
         )
     return _present(session, [row])[0]
 
@@ -243,9 +265,7 @@ def _bundled_templates() -> list[dict[str, Any]]:
 def ensure_global_templates(session: Session) -> int:
     """Insert the shipped global templates that are missing; returns how many were added."""
     existing = set(
-        session.scalars(
-            select(DashboardTemplate.template_name).where(DashboardTemplate.project_id.is_(None))
-        )
+        session.scalars(select(DashboardTemplate.template_name).where(DashboardTemplate.project_id.is_(None)))
     )
     added = 0
     for doc in _bundled_templates():

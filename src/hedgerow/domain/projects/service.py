@@ -163,9 +163,7 @@ def create_key(
     for project_id in project_ids:
         if session.get(Project, project_id) is None:
             raise NotFound(f"Project {project_id} does not exist.", attr="projects")
-    return _issue_key(
-        session, user, scopes=normalise_scopes(scopes), scoped_teams=project_ids, label=label
-    )
+    return _issue_key(session, user, scopes=normalise_scopes(scopes), scoped_teams=project_ids, label=label)
 
 
 def create_project(session: Session, *, name: str) -> ProjectRef:
@@ -185,7 +183,9 @@ def get_project_by_token(session: Session, token: str) -> ProjectRef | None:
 
 def authenticate_key(session: Session, value: str, *, source: str) -> Actor:
     """Find the active user behind a personal API key; `source` names where the key was found."""
-    key = session.scalars(select(PersonalAPIKey).where(PersonalAPIKey.secure_value == hash_key(value))).first()
+    key = session.scalars(
+        select(PersonalAPIKey).where(PersonalAPIKey.secure_value == hash_key(value))
+    ).first()
     user = session.get(User, key.user_id) if key else None
     if key is None or user is None or not user.is_active:
         raise AuthenticationFailed(f"Personal API key found in request {source} is invalid.")
