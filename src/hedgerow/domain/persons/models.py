@@ -1,0 +1,42 @@
+"""Persons and their distinct ids: the metadata store is their source of truth.
+
+Every change bumps `version` and is replicated to the analytics store as a new version row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hedgerow.db.base import Base
+from hedgerow.db.types import UTCDateTime, utcnow
+
+
+class Person(Base):
+    __tablename__ = "persons"
+    __table_args__ = (UniqueConstraint("project_id", "uuid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    is_identified: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PersonDistinctId(Base):
+    __tablename__ = "person_distinct_ids"
+    __table_args__ = (
+        UniqueConstraint("project_id", "distinct_id"),
+        Index("ix_person_distinct_ids_person", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    distinct_id: Mapped[str] = mapped_column(String(400))
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
