@@ -1,5 +1,5 @@
 """One router per resource; `ROUTERS` is what the app mounts."""
 
-from hedgerow.api.routes import activity_log, dashboard_templates, health
+from hedgerow.api.routes import actions, activity_log, dashboard_templates, health
 
-ROUTERS = [health.router, dashboard_templates.router, activity_log.router]
+ROUTERS = [health.router, actions.router, dashboard_templates.router, activity_log.router]

@@ -1,0 +1,1 @@
+"""Actions: named event definitions (steps) that behavioral cohort criteria may refer to."""
