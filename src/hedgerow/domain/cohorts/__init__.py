@@ -1,0 +1,1 @@
+"""Cohorts: definitions, static membership, calculation history and the REST behaviour around them."""
