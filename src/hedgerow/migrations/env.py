@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection, engine_from_config, pool
+from sqlalchemy import Connection, engine_from_config, pool, text
 
 from hedgerow.db.base import Base
 from hedgerow.migrations import models_registry  # noqa: F401  (registers every table)
@@ -38,6 +38,9 @@ def run_migrations_online() -> None:
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several `hedgerow serve` / `worker` processes may start at once against one database.
+            connection.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
         context.run_migrations()
 
 
