@@ -86,3 +86,14 @@ def hedgerow(database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("HEDGEROW_ANALYTICS_URL", raising=False)
     with HedgerowClient.start() as client:
         yield client
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, run only tests that touch the metadata store; the rest ran on SQLite."""
+    if not PG_URL:
+        return
+    keep = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    dropped = [item for item in items if item not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
