@@ -13,15 +13,22 @@ from hedgerow.api.middleware import OptionalTrailingSlash
 from hedgerow.api.routes import ROUTERS
 from hedgerow.db.session import make_engine, make_sessionmaker
 from hedgerow.settings import Settings
+from hedgerow.store.factory import open_store
 
 
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.database_url)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.ensure_data_dir()
+        # Only the server opens the analytics store: DuckDB allows one writing process per file.
+        app.state.store = open_store(settings.analytics_url)
+        try:
+            yield
+        finally:
+            app.state.store.close()
+            engine.dispose()
 
     app = FastAPI(
         title="Hedgerow",

@@ -16,6 +16,7 @@ from hedgerow.domain.projects import service as projects
 from hedgerow.domain.projects.schemas import Actor, ProjectRef
 from hedgerow.domain.projects.scopes import first_missing_scope
 from hedgerow.errors import NotAuthenticated, NotFound, PermissionDenied
+from hedgerow.store.base import AnalyticsStore
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -29,6 +30,15 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_store(request: Request) -> AnalyticsStore:
+    """The analytics store the app opened at start (DuckDB or ClickHouse)."""
+    store: AnalyticsStore = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[AnalyticsStore, Depends(get_store)]
 
 
 async def _key_from_request(request: Request) -> tuple[str, str] | None:

@@ -7,6 +7,36 @@ per cohort version and swapped atomically.
 
 Engine differences live only in ``store/<engine>.py``, ``store/schema/<engine>.sql`` and
 ``query/dialects/<engine>.py``.
+
+Reader conventions (what compiled queries may rely on, identically on both engines)
+-------------------------------------------------------------------------------------
+
+Read these names, never the versioned tables behind them:
+
+``events(uuid, project_id, event, distinct_id, person_id, properties, timestamp, created_at)``
+    One row per event uuid. Duplicates by ``(project_id, uuid)`` (a client retry, an outbox
+    replay) are dropped at write time on DuckDB. On ClickHouse ``events`` is a
+    ReplacingMergeTree keyed like PostHog's (project, day, event, distinct id, uuid) and every
+    query the store runs has the ``final = 1`` setting, so an identical re-send never counts
+    twice there either. ``person_id`` is the owner at ingestion time; to attribute an event
+    to the person who owns its distinct id *now*, join ``person_distinct_ids_latest``.
+``persons_latest(project_id, id, properties, is_identified, created_at, version)``
+    The highest version of each person, without persons whose latest version is deleted.
+``person_distinct_ids_latest(project_id, distinct_id, person_id, version)``
+    The current owner of each distinct id (highest version, deleted mappings left out).
+``static_cohort_people_latest(project_id, cohort_id, person_id)``
+    Current static cohort members.
+``cohort_members(project_id, cohort_id, version, person_id)``
+    Dynamic cohort members per calculation version; read the cohort's current ``version``.
+    The previous version is kept until the next one replaces it, so a reader holding the
+    old version number never sees an empty cohort.
+
+Types: ids (``uuid``, ``person_id``, ``id``) are UUIDs in the engine and ``str`` in results;
+``properties`` is JSON text (DuckDB ``json_extract_string``/``->>``, ClickHouse
+``JSONExtract*``); timestamps are UTC (DuckDB ``TIMESTAMPTZ`` with the session time zone pinned
+to UTC, ClickHouse ``DateTime64(6, 'UTC')``) and come back as timezone-aware datetimes;
+``project_id``, ``cohort_id`` and ``version`` are 64-bit integers. Parameters are bound:
+``$name`` in DuckDB SQL, ``{name:Type}`` in ClickHouse SQL, values in ``CompiledQuery.params``.
 """
 
 from __future__ import annotations
@@ -85,6 +115,13 @@ class AnalyticsStore(Protocol):
 
         Readers keep seeing the previous version until this one is complete.
         """
+
+    def cohort_member_ids(
+        self, project_id: int, cohort_id: int, version: int, *, limit: int | None = None, offset: int = 0
+    ) -> list[str]:
+        """Person ids of a dynamic cohort at `version`, in a stable order (by person id)."""
+
+    def count_cohort_members(self, project_id: int, cohort_id: int, version: int) -> int: ...
 
     def query(self, compiled: CompiledQuery) -> list[tuple[Any, ...]]: ...
 

@@ -1,0 +1,316 @@
+"""The embedded analytics store: one DuckDB file, one writer thread, readers on cursors.
+
+DuckDB allows one writing process per file, so this store owns the only connection. Every
+write goes through a `GroupCommitWriter` (one transaction for whatever is queued), and rows
+arrive as Arrow tables: for a 10,000-event batch that measured about 2x faster than DuckDB's
+row appender and about 3x faster than `unnest` of list parameters (executemany is two orders of
+magnitude slower), and it lets the insert drop already-stored event uuids in the same statement.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from hedgerow.store.base import CompiledQuery, DistinctIdVersion, EventRow, PersonVersion
+from hedgerow.store.ddl import schema_statements
+from hedgerow.store.group_commit import GroupCommitWriter
+
+_TS = pa.timestamp("us", tz="UTC")
+_BATCH = "hr_batch"
+
+_EVENTS_SCHEMA = pa.schema(
+    [
+        ("uuid", pa.string()),
+        ("project_id", pa.int64()),
+        ("event", pa.string()),
+        ("distinct_id", pa.string()),
+        ("person_id", pa.string()),
+        ("properties", pa.string()),
+        ("timestamp", _TS),
+        ("created_at", _TS),
+    ]
+)
+_PERSONS_SCHEMA = pa.schema(
+    [
+        ("project_id", pa.int64()),
+        ("id", pa.string()),
+        ("properties", pa.string()),
+        ("is_identified", pa.bool_()),
+        ("created_at", _TS),
+        ("version", pa.int64()),
+        ("is_deleted", pa.bool_()),
+    ]
+)
+_DISTINCT_IDS_SCHEMA = pa.schema(
+    [
+        ("project_id", pa.int64()),
+        ("distinct_id", pa.string()),
+        ("person_id", pa.string()),
+        ("version", pa.int64()),
+        ("is_deleted", pa.bool_()),
+    ]
+)
+_STATIC_SCHEMA = pa.schema(
+    [
+        ("project_id", pa.int64()),
+        ("cohort_id", pa.int64()),
+        ("person_id", pa.string()),
+        ("version", pa.int64()),
+        ("is_deleted", pa.bool_()),
+    ]
+)
+
+# Same-transaction anti-join: an event uuid already stored (or repeated in the batch) is skipped.
+_INSERT_EVENTS = f"""
+INSERT INTO events
+SELECT b.uuid::UUID, b.project_id, b.event, b.distinct_id, b.person_id::UUID, b.properties,
+       b.timestamp, b.created_at
+FROM (SELECT DISTINCT ON (project_id, uuid) * FROM {_BATCH}) AS b
+ANTI JOIN events AS e ON e.project_id = b.project_id AND e.uuid = b.uuid::UUID
+"""
+
+
+class VersionClock:
+    """Strictly increasing versions (microseconds since the epoch) for static cohort changes.
+
+    Static membership calls carry no version of their own; a clock keeps "add then remove" in
+    call order within a process, and roughly in time order across processes.
+    """
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def next(self) -> int:
+        with self._lock:
+            self._last = max(time.time_ns() // 1000, self._last + 1)
+            return self._last
+
+
+def named_params(compiled: CompiledQuery) -> dict[str, Any]:
+    if not isinstance(compiled.params, Mapping):
+        raise TypeError("analytics queries bind named parameters: CompiledQuery.params must be a dict")
+    return dict(compiled.params)
+
+
+class DuckDBStore:
+    dialect = "duckdb"
+
+    def __init__(self, path: str | Path, *, max_group: int = 256):
+        self.path = str(path)
+        self._conn = duckdb.connect(self.path)
+        # Timestamps are UTC everywhere: comparisons of TIMESTAMPTZ with parameters and the
+        # datetimes handed back must not depend on the host's time zone.
+        self._conn.execute("SET GLOBAL TimeZone = 'UTC'")
+        self._clock = VersionClock()
+        self._writer = GroupCommitWriter(self._conn.cursor(), max_group=max_group, name="duckdb-writer")
+
+    # --- bookkeeping --------------------------------------------------------------------------
+    @property
+    def write_transactions(self) -> int:
+        return self._writer.transactions
+
+    def migrate(self) -> None:
+        statements = schema_statements("duckdb")
+
+        def apply(conn: duckdb.DuckDBPyConnection) -> None:
+            for statement in statements:
+                conn.execute(statement)
+
+        self._writer.submit(apply)
+
+    def close(self) -> None:
+        self._writer.close()
+        self._conn.close()
+
+    # --- writes -------------------------------------------------------------------------------
+    def _insert_arrow(self, table: pa.Table, insert_sql: str) -> None:
+        def insert(conn: duckdb.DuckDBPyConnection) -> None:
+            conn.register(_BATCH, table)
+            try:
+                conn.execute(insert_sql)
+            finally:
+                conn.unregister(_BATCH)
+
+        self._writer.submit(insert)
+
+    def append_events(self, rows: Sequence[EventRow]) -> None:
+        if not rows:
+            return
+        table = pa.table(
+            [
+                [r.uuid for r in rows],
+                [r.project_id for r in rows],
+                [r.event for r in rows],
+                [r.distinct_id for r in rows],
+                [r.person_id for r in rows],
+                [r.properties for r in rows],
+                [r.timestamp for r in rows],
+                [r.created_at for r in rows],
+            ],
+            schema=_EVENTS_SCHEMA,
+        )
+        self._insert_arrow(table, _INSERT_EVENTS)
+
+    def append_person_versions(self, rows: Sequence[PersonVersion]) -> None:
+        if not rows:
+            return
+        table = pa.table(
+            [
+                [r.project_id for r in rows],
+                [r.id for r in rows],
+                [r.properties for r in rows],
+                [r.is_identified for r in rows],
+                [r.created_at for r in rows],
+                [r.version for r in rows],
+                [r.is_deleted for r in rows],
+            ],
+            schema=_PERSONS_SCHEMA,
+        )
+        self._insert_arrow(
+            table,
+            f"INSERT INTO persons SELECT project_id, id::UUID, properties, is_identified, created_at,"
+            f" version, is_deleted FROM {_BATCH}",
+        )
+
+    def append_distinct_id_versions(self, rows: Sequence[DistinctIdVersion]) -> None:
+        if not rows:
+            return
+        table = pa.table(
+            [
+                [r.project_id for r in rows],
+                [r.distinct_id for r in rows],
+                [r.person_id for r in rows],
+                [r.version for r in rows],
+                [r.is_deleted for r in rows],
+            ],
+            schema=_DISTINCT_IDS_SCHEMA,
+        )
+        self._insert_arrow(
+            table,
+            f"INSERT INTO person_distinct_ids SELECT project_id, distinct_id, person_id::UUID, version,"
+            f" is_deleted FROM {_BATCH}",
+        )
+
+    def _static_change(
+        self, project_id: int, cohort_id: int, person_ids: Sequence[str], *, deleted: bool
+    ) -> None:
+        if not person_ids:
+            return
+        version = self._clock.next()
+        count = len(person_ids)
+        table = pa.table(
+            [
+                [project_id] * count,
+                [cohort_id] * count,
+                list(person_ids),
+                [version] * count,
+                [deleted] * count,
+            ],
+            schema=_STATIC_SCHEMA,
+        )
+        self._insert_arrow(
+            table,
+            f"INSERT INTO static_cohort_people SELECT project_id, cohort_id, person_id::UUID, version,"
+            f" is_deleted FROM {_BATCH}",
+        )
+
+    def add_static_cohort_members(self, project_id: int, cohort_id: int, person_ids: Sequence[str]) -> None:
+        self._static_change(project_id, cohort_id, person_ids, deleted=False)
+
+    def remove_static_cohort_members(
+        self, project_id: int, cohort_id: int, person_ids: Sequence[str]
+    ) -> None:
+        self._static_change(project_id, cohort_id, person_ids, deleted=True)
+
+    def replace_cohort_members(
+        self, project_id: int, cohort_id: int, version: int, members: CompiledQuery
+    ) -> int:
+        params = named_params(members)
+        key = {"_hr_project_id": project_id, "_hr_cohort_id": cohort_id, "_hr_version": version}
+        if key.keys() & params.keys():
+            raise ValueError("parameter names starting with _hr_ are reserved by the store")
+        scope = "project_id = $_hr_project_id AND cohort_id = $_hr_cohort_id"
+
+        def replace(conn: duckdb.DuckDBPyConnection) -> int:
+            # A retried calculation rewrites its version from scratch.
+            conn.execute(f"DELETE FROM cohort_members WHERE {scope} AND version = $_hr_version", key)
+            conn.execute(
+                "INSERT INTO cohort_members SELECT DISTINCT $_hr_project_id, $_hr_cohort_id, $_hr_version,"
+                f" m.* FROM ({members.sql}) AS m",
+                {**params, **key},
+            )
+            counted = conn.execute(
+                f"SELECT count(*) FROM cohort_members WHERE {scope} AND version = $_hr_version", key
+            ).fetchone()
+            # Keep the version just before this one: the metadata store still names it as current
+            # until the caller records the new version, and its readers must not see an empty set.
+            conn.execute(
+                f"DELETE FROM cohort_members WHERE {scope} AND version < (SELECT max(version)"
+                f" FROM cohort_members WHERE {scope} AND version < $_hr_version)",
+                key,
+            )
+            return int(counted[0]) if counted else 0
+
+        return self._writer.submit(replace)
+
+    # --- reads --------------------------------------------------------------------------------
+    def query(self, compiled: CompiledQuery) -> list[tuple[Any, ...]]:
+        cursor = self._conn.cursor()
+        try:
+            cursor.execute(compiled.sql, named_params(compiled))
+            uuid_columns = [
+                i for i, column in enumerate(cursor.description or []) if str(column[1]) == "UUID"
+            ]
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        if not uuid_columns:
+            return rows
+        return [_uuids_as_text(row, uuid_columns) for row in rows]
+
+    def cohort_member_ids(
+        self, project_id: int, cohort_id: int, version: int, *, limit: int | None = None, offset: int = 0
+    ) -> list[str]:
+        # DuckDB orders UUIDs like their text, which is the order ClickHouseStore uses too.
+        rows = self.query(
+            CompiledQuery(
+                "SELECT person_id FROM cohort_members WHERE project_id = $project_id"
+                " AND cohort_id = $cohort_id AND version = $version ORDER BY person_id"
+                " LIMIT $limit OFFSET $offset",
+                {
+                    "project_id": project_id,
+                    "cohort_id": cohort_id,
+                    "version": version,
+                    "limit": limit,
+                    "offset": offset,
+                },
+            )
+        )
+        return [row[0] for row in rows]
+
+    def count_cohort_members(self, project_id: int, cohort_id: int, version: int) -> int:
+        rows = self.query(
+            CompiledQuery(
+                "SELECT count(*) FROM cohort_members WHERE project_id = $project_id"
+                " AND cohort_id = $cohort_id AND version = $version",
+                {"project_id": project_id, "cohort_id": cohort_id, "version": version},
+            )
+        )
+        return int(rows[0][0])
+
+
+def _uuids_as_text(row: tuple[Any, ...], columns: list[int]) -> tuple[Any, ...]:
+    values = list(row)
+    for i in columns:
+        if isinstance(values[i], uuid.UUID):
+            values[i] = str(values[i])
+    return tuple(values)
