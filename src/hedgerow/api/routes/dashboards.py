@@ -1,0 +1,152 @@
+"""/api/projects/{project_id}/dashboards/ — list, create, retrieve, update, soft delete, templates."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from hedgerow.api.deps import (
+    Scoped,
+    SessionDep,
+    StoreDep,
+    check_format,
+    json_body,
+    project_scope,
+    validate_body,
+)
+from hedgerow.api.envelope import limit_offset_page, page_window
+from hedgerow.api.openapi import body_of
+from hedgerow.domain.dashboards import service
+from hedgerow.domain.dashboards.schemas import DashboardOut
+from hedgerow.domain.dashboards.schemas_write import DashboardWrite
+from hedgerow.domain.insights.context import parse_override
+from hedgerow.domain.insights.presentation import Viewing
+from hedgerow.domain.insights.results import parse_refresh
+from hedgerow.errors import NotFound
+
+router = APIRouter(prefix="/api/projects/{project_id}/dashboards", tags=["dashboards"])
+Dashboards = Annotated[Scoped, Depends(project_scope("dashboard"))]
+# PostHog declares no scope on this action; requiring dashboard:write lets scoped keys that may
+# create dashboards use it instead of refusing them outright.
+DashboardsWrite = Annotated[Scoped, Depends(project_scope("dashboard", action="write"))]
+FORMATS = ("json", "txt")
+
+
+def _event_stream_quirk(body: dict[str, Any]) -> Response:
+    """`?format=txt` picks PostHog's event-stream renderer, which emits the top-level keys only."""
+    return Response("".join(body), media_type="text/event-stream; charset=utf-8")
+
+
+def _dashboard_id(raw: str) -> int:
+    if not raw.isdigit():
+        raise NotFound()
+    return int(raw)
+
+
+def _viewing(request: Request, ctx: Scoped, store: StoreDep) -> Viewing:
+    return Viewing(
+        store=store, mode=parse_refresh(request.query_params.get("refresh")), viewer_id=ctx.actor.user.id
+    )
+
+
+@router.get("", summary="List dashboards", response_model=None)
+def list_dashboards(request: Request, ctx: Dashboards, session: SessionDep) -> dict[str, Any] | Response:
+    fmt = check_format(request, FORMATS)
+    limit, offset = page_window(request)
+    page = service.list_dashboards(
+        session,
+        project=ctx.project,
+        viewer_id=ctx.actor.user.id,
+        tags=request.query_params.getlist("tags"),
+        limit=limit,
+        offset=offset,
+    )
+    body = limit_offset_page(request, count=page.count, results=page.results, limit=limit, offset=offset)
+    return _event_stream_quirk(body) if fmt == "txt" else body
+
+
+@router.post("", status_code=201, summary="Create a dashboard", openapi_extra=body_of(DashboardWrite))
+async def create_dashboard(
+    request: Request, ctx: Dashboards, session: SessionDep, store: StoreDep
+) -> DashboardOut:
+    check_format(request, FORMATS)
+    raw = await json_body(request)
+    body, _ = validate_body(DashboardWrite, raw)
+    return service.create_dashboard(
+        session,
+        project=ctx.project,
+        actor=ctx.actor,
+        body=body,
+        raw=raw,
+        viewing=_viewing(request, ctx, store),
+    )
+
+
+@router.post("/create_from_template_json", summary="Create a dashboard from a template document")
+async def create_from_template_json(
+    request: Request, ctx: DashboardsWrite, session: SessionDep, store: StoreDep
+) -> DashboardOut:
+    check_format(request, FORMATS)
+    raw = await json_body(request)
+    validate_body(DashboardWrite, raw)
+    return service.create_from_template_json(
+        session, project=ctx.project, actor=ctx.actor, raw=raw, viewing=_viewing(request, ctx, store)
+    )
+
+
+@router.get("/{dashboard_id}", summary="Retrieve a dashboard with its tiles", response_model=None)
+def retrieve_dashboard(
+    request: Request, dashboard_id: str, ctx: Dashboards, session: SessionDep, store: StoreDep
+) -> DashboardOut | Response:
+    fmt = check_format(request, FORMATS)
+    result = service.get_dashboard(
+        session,
+        project=ctx.project,
+        dashboard_id=_dashboard_id(dashboard_id),
+        viewing=_viewing(request, ctx, store),
+        filters_override=parse_override(request.query_params.get("filters_override"), "filters_override"),
+    )
+    return _event_stream_quirk(result.model_dump()) if fmt == "txt" else result
+
+
+async def _update(
+    request: Request, dashboard_id: str, ctx: Scoped, session: SessionDep, store: StoreDep
+) -> DashboardOut:
+    check_format(request, FORMATS)
+    raw = await json_body(request)
+    body, sent = validate_body(DashboardWrite, raw)
+    return service.update_dashboard(
+        session,
+        project=ctx.project,
+        actor=ctx.actor,
+        dashboard_id=_dashboard_id(dashboard_id),
+        body=body,
+        sent=sent,
+        raw=raw,
+        viewing=_viewing(request, ctx, store),
+    )
+
+
+@router.patch("/{dashboard_id}", summary="Update a dashboard", openapi_extra=body_of(DashboardWrite))
+async def patch_dashboard(
+    request: Request, dashboard_id: str, ctx: Dashboards, session: SessionDep, store: StoreDep
+) -> DashboardOut:
+    return await _update(request, dashboard_id, ctx, session, store)
+
+
+@router.put(
+    "/{dashboard_id}",
+    summary="Update a dashboard (no field is required)",
+    openapi_extra=body_of(DashboardWrite),
+)
+async def put_dashboard(
+    request: Request, dashboard_id: str, ctx: Dashboards, session: SessionDep, store: StoreDep
+) -> DashboardOut:
+    return await _update(request, dashboard_id, ctx, session, store)
+
+
+@router.delete("/{dashboard_id}", status_code=405, summary="Not allowed: soft delete with PATCH deleted=true")
+def delete_dashboard(dashboard_id: str, ctx: Dashboards) -> Response:
+    return Response(status_code=405)

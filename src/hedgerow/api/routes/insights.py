@@ -1,0 +1,179 @@
+"""/api/projects/{project_id}/insights/ — CRUD with results, dashboards, soft delete, activity."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from hedgerow.api.deps import (
+    Scoped,
+    SessionDep,
+    StoreDep,
+    check_format,
+    json_body,
+    project_scope,
+    validate_body,
+)
+from hedgerow.api.envelope import limit_offset_page, page_window
+from hedgerow.api.openapi import body_of
+from hedgerow.api.pages import activity_page
+from hedgerow.domain.activity.service import list_activity
+from hedgerow.domain.insights import service
+from hedgerow.domain.insights.context import parse_override
+from hedgerow.domain.insights.presentation import Viewing
+from hedgerow.domain.insights.results import parse_refresh
+from hedgerow.domain.insights.schemas import InsightOut
+from hedgerow.domain.insights.schemas_write import InsightWrite
+from hedgerow.errors import NotFound
+
+router = APIRouter(prefix="/api/projects/{project_id}/insights", tags=["insights"])
+Insights = Annotated[Scoped, Depends(project_scope("insight"))]
+Activity = Annotated[Scoped, Depends(project_scope("activity_log", action="read"))]
+TRUTHY = ("1", "true", "yes", "on")
+
+
+def _viewing(request: Request, ctx: Scoped, store: StoreDep, body: Any = None) -> Viewing:
+    raw = request.query_params.get("refresh")
+    if raw is None and isinstance(body, dict) and body.get("refresh") is not None:
+        raw = str(body["refresh"]).lower()
+    return Viewing(store=store, mode=parse_refresh(raw), viewer_id=ctx.actor.user.id)
+
+
+def _json_ids(raw: str | None) -> list[int] | None:
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return []
+    values = value if isinstance(value, list) else [value]
+    return [int(v) for v in values if isinstance(v, int | str) and str(v).isdigit()]
+
+
+@router.get("", summary="List insights")
+def list_insights(request: Request, ctx: Insights, session: SessionDep, store: StoreDep) -> dict[str, Any]:
+    check_format(request)
+    q = request.query_params
+    limit, offset = page_window(request)
+    saved = q.get("saved")
+    page = service.list_insights(
+        session,
+        project=ctx.project,
+        viewing=_viewing(request, ctx, store),
+        filters=service.ListFilters(
+            basic=(q.get("basic") or "").lower() in TRUTHY,
+            short_id=q.get("short_id"),
+            saved=None if saved is None else saved.lower() in TRUTHY,
+            favorited="favorited" in q,
+            mine="user" in q,
+            search=q.get("search"),
+            dashboards=_json_ids(q.get("dashboards")),
+        ),
+        limit=limit,
+        offset=offset,
+    )
+    return limit_offset_page(request, count=page.count, results=page.results, limit=limit, offset=offset)
+
+
+@router.post("", status_code=201, summary="Create an insight", openapi_extra=body_of(InsightWrite))
+async def create_insight(request: Request, ctx: Insights, session: SessionDep, store: StoreDep) -> InsightOut:
+    check_format(request)
+    raw = await json_body(request)
+    body, sent = validate_body(InsightWrite, raw)
+    return service.create_insight(
+        session,
+        project=ctx.project,
+        actor=ctx.actor,
+        body=body,
+        sent=sent,
+        viewing=_viewing(request, ctx, store, raw),
+    )
+
+
+@router.get("/activity", summary="Activity of every insight in this project")
+def all_activity(request: Request, ctx: Activity, session: SessionDep) -> dict[str, Any]:
+    return activity_page(
+        request,
+        lambda page, limit: list_activity(
+            session, project_id=ctx.project.id, scope=service.ACTIVITY_SCOPE, page=page, limit=limit
+        ),
+    )
+
+
+def _insight_id(raw: str) -> int:
+    if not raw.isdigit():
+        raise NotFound()
+    return int(raw)
+
+
+@router.get("/{insight_id}/activity", summary="Activity of one insight")
+def insight_activity(request: Request, insight_id: str, ctx: Activity, session: SessionDep) -> dict[str, Any]:
+    service.activity_item_exists(session, project=ctx.project, insight_id=_insight_id(insight_id))
+    return activity_page(
+        request,
+        lambda page, limit: list_activity(
+            session,
+            project_id=ctx.project.id,
+            scope=service.ACTIVITY_SCOPE,
+            item_id=insight_id,
+            page=page,
+            limit=limit,
+        ),
+    )
+
+
+@router.get("/{insight_id}", summary="Retrieve an insight, computing its result per `refresh`")
+def retrieve_insight(
+    request: Request, insight_id: str, ctx: Insights, session: SessionDep, store: StoreDep
+) -> InsightOut:
+    check_format(request)
+    q = request.query_params
+    from_dashboard = q.get("from_dashboard")
+    return service.get_insight(
+        session,
+        project=ctx.project,
+        insight_id=_insight_id(insight_id),
+        viewing=_viewing(request, ctx, store),
+        from_dashboard=int(from_dashboard) if from_dashboard and from_dashboard.isdigit() else None,
+        filters_override=parse_override(q.get("filters_override"), "filters_override"),
+        tile_filters_override=parse_override(q.get("tile_filters_override"), "tile_filters_override"),
+    )
+
+
+async def _update(
+    request: Request, insight_id: str, ctx: Scoped, session: SessionDep, store: StoreDep
+) -> InsightOut:
+    check_format(request)
+    raw = await json_body(request)
+    body, sent = validate_body(InsightWrite, raw)
+    return service.update_insight(
+        session,
+        project=ctx.project,
+        actor=ctx.actor,
+        insight_id=_insight_id(insight_id),
+        body=body,
+        sent=sent,
+        viewing=_viewing(request, ctx, store, raw),
+    )
+
+
+@router.patch("/{insight_id}", summary="Update an insight", openapi_extra=body_of(InsightWrite))
+async def patch_insight(
+    request: Request, insight_id: str, ctx: Insights, session: SessionDep, store: StoreDep
+) -> InsightOut:
+    return await _update(request, insight_id, ctx, session, store)
+
+
+@router.put("/{insight_id}", summary="Update an insight", openapi_extra=body_of(InsightWrite))
+async def put_insight(
+    request: Request, insight_id: str, ctx: Insights, session: SessionDep, store: StoreDep
+) -> InsightOut:
+    return await _update(request, insight_id, ctx, session, store)
+
+
+@router.delete("/{insight_id}", status_code=405, summary="Not allowed: soft delete with PATCH deleted=true")
+def delete_insight(insight_id: str, ctx: Insights) -> Response:
+    return Response(status_code=405)

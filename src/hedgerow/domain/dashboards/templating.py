@@ -1,0 +1,96 @@
+"""Dashboards made from templates: `use_template` (by name) and `create_from_template_json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+from sqlalchemy.orm import Session
+
+from hedgerow.db.types import utcnow
+from hedgerow.domain.dashboard_templates.json_schema import TEMPLATE_JSON_SCHEMA
+from hedgerow.domain.dashboard_templates.service import find_template_by_name
+from hedgerow.domain.dashboards.models import Dashboard, DashboardTile, Text
+from hedgerow.domain.insights.models import Insight
+from hedgerow.domain.insights.service import new_short_id
+from hedgerow.domain.projects.schemas import Actor, ProjectRef
+from hedgerow.errors import InvalidInput
+
+# PostHog's hard-coded keys for its two built-in templates.
+BUILT_IN_KEYS = {"DEFAULT_APP": "Product analytics", "WEBSITE_TRAFFIC": "Website traffic"}
+_VALIDATOR = jsonschema.Draft7Validator(TEMPLATE_JSON_SCHEMA)
+
+
+def find_template(session: Session, project: ProjectRef, key: str) -> dict[str, Any]:
+    """The template `use_template` names (this project's first, then global), as a plain document."""
+    name = BUILT_IN_KEYS.get(key, key)
+    found = find_template_by_name(session, project=project, name=name)
+    if found is None:
+        raise InvalidInput(f"Invalid template provided: {key}", attr="use_template")
+    return found.model_dump(mode="json")
+
+
+def validate_template_json(document: Any) -> dict[str, Any]:
+    error = next(iter(sorted(_VALIDATOR.iter_errors(document), key=lambda e: e.path)), None)
+    if error is not None:
+        raise InvalidInput(str(error))
+    assert isinstance(document, dict)
+    return document
+
+
+def apply_template(
+    session: Session, project: ProjectRef, actor: Actor, dashboard: Dashboard, template: dict[str, Any]
+) -> None:
+    """Name (if none was given), description, filters, tags, then one tile per INSIGHT/TEXT entry.
+
+    Template variables stay as placeholders: PostHog substitutes them in the browser, not here.
+    """
+    if not dashboard.name:
+        dashboard.name = template.get("template_name")
+    dashboard.description = template.get("dashboard_description") or ""
+    dashboard.filters = dict(template.get("dashboard_filters") or {})
+    tags = [str(t).strip().lower() for t in template.get("tags") or [] if str(t).strip()]
+    dashboard.tags = list(dict.fromkeys([*(dashboard.tags or []), *tags]))
+    now = utcnow()
+    for spec in template.get("tiles") or []:
+        if not isinstance(spec, dict):
+            continue
+        kind = spec.get("type")
+        tile = DashboardTile(
+            dashboard_id=dashboard.id,
+            layouts=dict(spec.get("layouts") or {}),
+            color=spec.get("color"),
+            filters_overrides={},
+        )
+        if kind == "INSIGHT":
+            insight = Insight(
+                project_id=project.id,
+                short_id=new_short_id(session, project.id),
+                name=spec.get("name"),
+                description=spec.get("description"),
+                query=spec.get("query"),
+                filters=dict(spec.get("filters") or {}) if not spec.get("query") else {},
+                is_sample=True,
+                saved=False,
+                tags=[],
+                created_at=now,
+                last_modified_at=now,
+                updated_at=now,
+            )
+            session.add(insight)
+            session.flush()
+            tile.insight_id = insight.id
+        elif kind == "TEXT":
+            text = Text(
+                project_id=project.id,
+                body=spec.get("body"),
+                created_by_id=actor.user.id,
+                last_modified_at=now,
+            )
+            session.add(text)
+            session.flush()
+            tile.text_id = text.id
+        else:
+            continue  # PostHog skips tile types it does not know.
+        session.add(tile)
+    session.flush()

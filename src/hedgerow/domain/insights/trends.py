@@ -1,0 +1,167 @@
+"""Run a TrendsQuery over the analytics store and shape PostHog's result objects (§7)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hedgerow.domain.insights import dates
+from hedgerow.query import trends as compiler
+from hedgerow.store.base import AnalyticsStore, CompiledQuery
+
+BREAKDOWN_NULL = "$$_posthog_breakdown_null_$$"
+BREAKDOWN_OTHER = "$$_posthog_breakdown_other_$$"
+DEFAULT_BREAKDOWN_LIMIT = 25
+
+
+@dataclass(frozen=True)
+class TrendsOutcome:
+    result: list[dict[str, Any]]
+    has_more: bool
+    hogql: str
+    date_to: datetime
+    interval: str
+
+
+def _number(value: Any) -> int | float:
+    number = float(value or 0)
+    return int(number) if number.is_integer() else number
+
+
+def _filter_echo(source: Mapping[str, Any], window: dates.DateWindow) -> dict[str, Any]:
+    echo: dict[str, Any] = {
+        "insight": "TRENDS",
+        "properties": [],
+        "filter_test_accounts": bool(source.get("filterTestAccounts")),
+        "date_from": dates.iso(window.date_from),
+        "date_to": dates.iso(window.date_to),
+        "entity_type": "events",
+        "interval": window.interval,
+    }
+    for block in ("trendsFilter", "breakdownFilter"):
+        for key, value in (source.get(block) or {}).items():
+            if value is not None:
+                echo[key] = value
+    return echo
+
+
+def _action(series: Mapping[str, Any], index: int, window: dates.DateWindow) -> dict[str, Any]:
+    event = series.get("event")
+    return {
+        "id": event,
+        "type": "events",
+        "order": index,
+        "name": series.get("name") or event or "All events",
+        "custom_name": series.get("custom_name"),
+        "math": series.get("math") or "total",
+        "math_property": series.get("math_property"),
+        "math_hogql": series.get("math_hogql"),
+        "math_group_type_index": series.get("math_group_type_index"),
+        "properties": {},
+        "days": [dates.iso(b.replace(tzinfo=window.date_from.tzinfo)) for b in window.buckets],
+    }
+
+
+def _ranked_breakdowns(
+    by_value: dict[str | None, dict[str, int | float]], limit: int
+) -> tuple[list[str | None], list[str | None]]:
+    """(kept values in result order, values merged into "other")."""
+    named = sorted((v for v in by_value if v is not None), key=lambda v: (-sum(by_value[v].values()), v))
+    kept, rest = named[:limit], named[limit:]
+    ordered: list[str | None] = list(kept)
+    if None in by_value:
+        ordered.append(None)
+    return ordered, list(rest)
+
+
+def run_trends(
+    store: AnalyticsStore,
+    source: Mapping[str, Any],
+    *,
+    project_id: int,
+    timezone: str,
+    now: datetime,
+    cohorts: Mapping[int, compiler.CohortSource],
+    week_start: int = 0,
+) -> TrendsOutcome:
+    total_value = compiler.is_total_value(source)
+    interval = "day" if total_value else (source.get("interval") or "day")
+    window = dates.resolve(
+        source.get("dateRange"), interval, now=now, timezone=timezone, week_start=week_start
+    )
+    ctx = compiler.TrendsContext(
+        project_id=project_id,
+        timezone=timezone,
+        date_from=dates.to_utc(window.lower),
+        date_to=dates.to_utc(window.date_to),
+        interval=interval,
+        week_start=week_start,
+        total_value=total_value,
+        cohorts=cohorts,
+    )
+    series_list = compiler.series_list(source)
+    breakdown = source.get("breakdownFilter") or {}
+    has_breakdown = breakdown.get("breakdown") not in (None, "", [])
+    limit = int(breakdown.get("breakdown_limit") or DEFAULT_BREAKDOWN_LIMIT)
+    hide_other = bool(breakdown.get("breakdown_hide_other_aggregation"))
+    bucket_keys = [b.strftime("%Y-%m-%d %H:%M:%S") for b in window.buckets]
+    labels, days = dates.labels(window), dates.day_strings(window)
+    filter_echo = _filter_echo(source, window)
+    results: list[dict[str, Any]] = []
+    has_more = False
+    statements: list[str] = []
+
+    for index, series in enumerate(series_list):
+        compiled = compiler.compile_series(source, index, ctx, store.dialect)
+        statements.append(compiled.sql)
+        rows = store.query(CompiledQuery(sql=compiled.sql, params=compiled.params))
+        by_value: dict[str | None, dict[str, int | float]] = {}
+        for bucket, value, amount in rows:
+            key = None if value is None else str(value)
+            cell = by_value.setdefault(key, {})
+            cell[str(bucket)] = cell.get(str(bucket), 0) + _number(amount)
+        if has_breakdown:
+            ordered, rest = _ranked_breakdowns(by_value, limit)
+            if rest:
+                has_more = True
+                other: dict[str, int | float] = {}
+                for value in rest:
+                    for bucket, amount in by_value[value].items():
+                        other[bucket] = other.get(bucket, 0) + amount
+                by_value[BREAKDOWN_OTHER] = other
+                if not hide_other:
+                    ordered.append(BREAKDOWN_OTHER)
+            groups: list[tuple[str | None, dict[str, int | float]]] = [(v, by_value[v]) for v in ordered]
+        else:
+            merged: dict[str, int | float] = {}
+            for cells in by_value.values():
+                for bucket, amount in cells.items():
+                    merged[bucket] = merged.get(bucket, 0) + amount
+            groups = [(None, merged)]
+
+        base_label = series.get("custom_name") or series.get("name") or series.get("event") or "All events"
+        for value, cells in groups:
+            shown = BREAKDOWN_NULL if (has_breakdown and value is None) else value
+            item: dict[str, Any] = {}
+            if total_value:
+                item.update(data=[], days=days, count=0, aggregated_value=_number(cells.get("", 0)))
+            else:
+                data = [cells.get(key, 0) for key in bucket_keys]
+                item.update(data=data, labels=labels, days=days, count=float(sum(data)))
+            if has_breakdown:
+                item["label"] = str(shown) if len(series_list) == 1 else f"{base_label} - {shown}"
+                item["breakdown_value"] = shown
+            else:
+                item["label"] = base_label
+            item["filter"] = filter_echo
+            item["action"] = _action(series, index, window)
+            results.append(item)
+    return TrendsOutcome(
+        result=results,
+        has_more=has_more,
+        hogql=";\n".join(statements),
+        date_to=dates.to_utc(window.date_to),
+        interval=interval,
+    )

@@ -1,0 +1,93 @@
+"""How trends SQL is spelled for ClickHouse: `{name:Type}` parameters, toTimeZone, JSONExtract*."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlglot import exp
+
+NAME = "clickhouse"
+
+_TYPES = {
+    "string": "String",
+    "int": "Int64",
+    "datetime": "DateTime64(6, 'UTC')",
+    "float": "Float64",
+}
+
+
+def placeholder(name: str, kind: str) -> exp.Expr:
+    return exp.Placeholder(
+        this=exp.Var(this=name), kind=exp.DataType.build(_TYPES[kind], dialect="clickhouse")
+    )
+
+
+def encode(value: Any, kind: str) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def _fn(name: str, *args: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def local_time(timestamp: exp.Expr, tz: exp.Expr) -> exp.Expr:
+    return _fn("toTimeZone", timestamp, tz)
+
+
+def bucket_start(local: exp.Expr, interval: str, week_start: int) -> exp.Expr:
+    if interval == "week":
+        # Mode 0 starts weeks on Sunday, mode 1 on Monday (PostHog's week_start_day 0/1).
+        start = _fn("toStartOfWeek", local, exp.Literal.number(1 if week_start == 1 else 0))
+        text = _fn("formatDateTime", _fn("toDate", start), exp.Literal.string("%Y-%m-%d 00:00:00"))
+        return text
+    if interval == "month":
+        start = _fn("toStartOfMonth", local)
+        return _fn("formatDateTime", _fn("toDate", start), exp.Literal.string("%Y-%m-%d 00:00:00"))
+    name = {"day": "toStartOfDay", "hour": "toStartOfHour", "minute": "toStartOfMinute"}[interval]
+    return _fn("formatDateTime", _fn(name, local), exp.Literal.string("%Y-%m-%d %H:%i:%S"))
+
+
+def json_path(key: str) -> str:
+    return key
+
+
+def json_value(properties: exp.Expr, path: exp.Expr) -> exp.Expr:
+    """The property as text; NULL when missing or JSON null (numbers and booleans as their JSON text)."""
+    kind = _fn("JSONType", properties, path)
+    return _fn(
+        "multiIf",
+        exp.EQ(this=kind, expression=exp.Literal.string("String")),
+        _fn("JSONExtractString", properties, path),
+        exp.EQ(this=kind, expression=exp.Literal.string("Null")),
+        exp.Null(),
+        _fn("JSONExtractRaw", properties, path),
+    )
+
+
+def to_number(value: exp.Expr) -> exp.Expr:
+    return _fn("toFloat64OrNull", value)
+
+
+def icontains(value: exp.Expr, needle: exp.Expr) -> exp.Expr:
+    return exp.GT(this=_fn("positionCaseInsensitiveUTF8", value, needle), expression=exp.Literal.number(0))
+
+
+def regex(value: exp.Expr, pattern: exp.Expr) -> exp.Expr:
+    return _fn("match", value, pattern)
+
+
+def count_distinct(value: exp.Expr) -> exp.Expr:
+    return _fn("uniqExact", value)
+
+
+def null_text() -> exp.Expr:
+    return exp.Cast(this=exp.Null(), to=exp.DataType.build("Nullable(String)", dialect="clickhouse"))
+
+
+def render(query: exp.Expr) -> str:
+    return query.sql(dialect="clickhouse")

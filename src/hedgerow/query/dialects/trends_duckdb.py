@@ -1,0 +1,79 @@
+"""How trends SQL is spelled for DuckDB: `$name` parameters, ICU time zones, json_extract_string."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlglot import exp
+
+NAME = "duckdb"
+
+
+def placeholder(name: str, kind: str) -> exp.Expr:
+    return exp.Placeholder(this=name)
+
+
+def encode(value: Any, kind: str) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        # events.timestamp is TIMESTAMPTZ: naive values would be read in the session's zone.
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _fn(name: str, *args: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def local_time(timestamp: exp.Expr, tz: exp.Expr) -> exp.Expr:
+    """A TIMESTAMPTZ as naive wall-clock time in the project's zone."""
+    return _fn("timezone", tz, timestamp)
+
+
+def bucket_start(local: exp.Expr, interval: str, week_start: int) -> exp.Expr:
+    if interval == "week":
+        # date_trunc('week') starts on Monday; shift by a day when weeks start on Sunday.
+        shift = exp.Interval(this=exp.Literal.string("1"), unit=exp.Var(this="DAY"))
+        if week_start == 1:
+            start = _fn("date_trunc", exp.Literal.string("week"), local)
+        else:
+            start = exp.Sub(
+                this=_fn("date_trunc", exp.Literal.string("week"), exp.Add(this=local, expression=shift)),
+                expression=shift,
+            )
+    else:
+        start = _fn("date_trunc", exp.Literal.string(interval), local)
+    return _fn("strftime", start, exp.Literal.string("%Y-%m-%d %H:%M:%S"))
+
+
+def json_path(key: str) -> str:
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def json_value(properties: exp.Expr, path: exp.Expr) -> exp.Expr:
+    """The property as text; NULL when missing or JSON null."""
+    return _fn("json_extract_string", properties, path)
+
+
+def to_number(value: exp.Expr) -> exp.Expr:
+    return exp.TryCast(this=value, to=exp.DataType.build("DOUBLE"))
+
+
+def icontains(value: exp.Expr, needle: exp.Expr) -> exp.Expr:
+    return _fn("contains", exp.Lower(this=value), exp.Lower(this=needle))
+
+
+def regex(value: exp.Expr, pattern: exp.Expr) -> exp.Expr:
+    return _fn("regexp_matches", value, pattern)
+
+
+def count_distinct(value: exp.Expr) -> exp.Expr:
+    return exp.Count(this=exp.Distinct(expressions=[value]))
+
+
+def null_text() -> exp.Expr:
+    return exp.cast(exp.Null(), "text")
+
+
+def render(query: exp.Expr) -> str:
+    return query.sql(dialect="duckdb")

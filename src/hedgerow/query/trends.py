@@ -1,0 +1,270 @@
+"""TrendsQuery -> one SQL statement per series, for DuckDB or ClickHouse (pure: no I/O).
+
+Each statement returns rows `(bucket, breakdown_value, value)`: `bucket` is the bucket start as
+`YYYY-MM-DD HH:MM:SS` wall-clock time in the project's zone ('' for total-value displays),
+`breakdown_value` the property as text (NULL when missing or without a breakdown). Zero-filling,
+breakdown limits and labels are the caller's job; so is resolving dates and cohorts (see
+`TrendsContext`). Persons are the ones events were attributed to at ingestion (`events.person_id`),
+which is PostHog's "persons on events" mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+
+from sqlglot import exp
+
+from hedgerow.query.dialects import trends_clickhouse, trends_duckdb
+
+DIALECTS: dict[str, ModuleType] = {"duckdb": trends_duckdb, "clickhouse": trends_clickhouse}
+INTERVALS = ("hour", "day", "week", "month")
+SUPPORTED_MATH = (None, "total", "dau")
+TOTAL_VALUE_DISPLAYS = frozenset(
+    {"BoldNumber", "ActionsPie", "ActionsBarValue", "ActionsTable", "WorldMap", "CalendarHeatmap"}
+)
+
+
+class TrendsQueryError(ValueError):
+    """The query asks for something this engine does not compute; `attr` names the place."""
+
+    def __init__(self, message: str, attr: str | None = None):
+        super().__init__(message)
+        self.attr = attr
+
+
+@dataclass(frozen=True)
+class CohortSource:
+    """Where a cohort's members are: the static table, or dynamic members of `version`."""
+
+    static: bool
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class TrendsContext:
+    project_id: int
+    timezone: str
+    date_from: datetime  # UTC, inclusive
+    date_to: datetime  # UTC, inclusive
+    interval: str
+    week_start: int = 0  # 0 Sunday, 1 Monday
+    total_value: bool = False
+    cohorts: Mapping[int, CohortSource] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SeriesSQL:
+    sql: str
+    params: dict[str, Any]
+
+
+def is_total_value(source: Mapping[str, Any]) -> bool:
+    display = (source.get("trendsFilter") or {}).get("display")
+    return display in TOTAL_VALUE_DISPLAYS
+
+
+def cohort_ids(source: Mapping[str, Any]) -> set[int]:
+    """Every cohort a query filters on, so the caller can resolve them before compiling."""
+    found: set[int] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            if node.get("type") == "cohort" and "key" in node:
+                try:
+                    found.add(int(node.get("value")))  # type: ignore[arg-type]
+                except (TypeError, ValueError):
+                    raise TrendsQueryError(
+                        "Cohort filters need a cohort id as value.", "properties"
+                    ) from None
+            for value in node.values():
+                walk(value)
+
+    walk(source.get("properties"))
+    for series in source.get("series") or []:
+        walk(series.get("properties") if isinstance(series, dict) else None)
+    return found
+
+
+class _Builder:
+    def __init__(self, dialect: ModuleType, ctx: TrendsContext):
+        self.d = dialect
+        self.ctx = ctx
+        self.params: dict[str, Any] = {}
+        self.needs_persons = False
+
+    def param(self, value: Any, kind: str) -> exp.Expr:
+        name = f"p{len(self.params)}"
+        self.params[name] = self.d.encode(value, kind)
+        return self.d.placeholder(name, kind)
+
+    def prop_value(self, key: str, kind: str) -> exp.Expr:
+        if kind == "person":
+            self.needs_persons = True
+            column = exp.column("properties", table="p")
+        else:
+            column = exp.column("properties", table="e")
+        return self.d.json_value(column, self.param(self.d.json_path(key), "string"))
+
+    def cohort_condition(self, leaf: Mapping[str, Any]) -> exp.Expr:
+        cohort_id = int(leaf["value"])
+        source = self.ctx.cohorts.get(cohort_id)
+        if source is None:
+            raise TrendsQueryError(f"Cohort with id {cohort_id} does not exist.", "properties")
+        project = self.param(self.ctx.project_id, "int")
+        conditions: list[exp.Expr] = [
+            exp.column("project_id").eq(project),
+            exp.column("cohort_id").eq(self.param(cohort_id, "int")),
+        ]
+        if source.static:
+            table = "static_cohort_people_latest"
+        else:
+            table = "cohort_members"
+            conditions.append(exp.column("version").eq(self.param(source.version or 0, "int")))
+        members = exp.select("person_id").from_(table).where(exp.and_(*conditions))
+        inside = exp.In(this=exp.column("person_id", table="e"), query=members.subquery())
+        return exp.Not(this=inside) if leaf.get("operator") == "not_in" else inside
+
+    def leaf(self, leaf: Mapping[str, Any]) -> exp.Expr:
+        kind = leaf.get("type") or "event"
+        if kind == "cohort":
+            return self.cohort_condition(leaf)
+        if kind not in ("event", "person"):
+            raise TrendsQueryError(f'Property filters of type "{kind}" are not supported.', "properties")
+        key = leaf.get("key")
+        if not isinstance(key, str):
+            raise TrendsQueryError("Property filters need a key.", "properties")
+        value = self.prop_value(key, kind)
+        operator = leaf.get("operator") or "exact"
+        raw = leaf.get("value")
+        if operator == "is_set":
+            return exp.Not(this=exp.Is(this=value, expression=exp.Null()))
+        if operator == "is_not_set":
+            return exp.Is(this=value, expression=exp.Null())
+        missing = exp.Is(this=value, expression=exp.Null())
+        if operator in ("exact", "is_not"):
+            values = raw if isinstance(raw, list) else [raw]
+            options = [self.param(_as_text(v), "string") for v in values]
+            inside = exp.In(this=value, expressions=options)
+            return inside if operator == "exact" else exp.or_(missing, exp.Not(this=inside))
+        if operator in ("icontains", "not_icontains", "regex", "not_regex"):
+            needle = self.param(_as_text(raw), "string")
+            test = self.d.icontains(value, needle) if "icontains" in operator else self.d.regex(value, needle)
+            if operator.startswith("not_"):
+                return exp.or_(missing, exp.Not(this=exp.Paren(this=test)))
+            return exp.and_(exp.Not(this=missing), test)
+        if operator in ("gt", "gte", "lt", "lte"):
+            try:
+                number = float(raw)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise TrendsQueryError(f'"{raw}" is not a number.', "properties") from None
+            compare = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[operator]
+            return compare(this=self.d.to_number(value), expression=self.param(number, "float"))
+        raise TrendsQueryError(f'Property operator "{operator}" is not supported.', "properties")
+
+    def properties(self, node: Any) -> exp.Expr | None:
+        """A list is AND of its items; a group is AND/OR of its values; an empty one matches all."""
+        if node is None:
+            return None
+        if isinstance(node, list):
+            parts = [p for p in (self.properties(item) for item in node) if p is not None]
+            return exp.and_(*parts) if parts else None
+        if not isinstance(node, dict):
+            raise TrendsQueryError("Properties are unparsable!", "properties")
+        if node.get("type") in ("AND", "OR") and "values" in node:
+            parts = [p for p in (self.properties(item) for item in node["values"] or []) if p is not None]
+            if not parts:
+                return None
+            joined = exp.and_(*parts) if node["type"] == "AND" else exp.or_(*parts)
+            return exp.Paren(this=joined)
+        return self.leaf(node)
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def series_list(source: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    series = source.get("series")
+    if not isinstance(series, list) or not series:
+        raise TrendsQueryError("A trends query needs at least one series.", "series")
+    for item in series:
+        if not isinstance(item, dict) or item.get("kind") != "EventsNode":
+            raise TrendsQueryError("Only EventsNode series are supported.", "series")
+        if item.get("math") not in SUPPORTED_MATH:
+            raise TrendsQueryError(f'Math "{item.get("math")}" is not supported.', "series")
+    return series
+
+
+def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, dialect: str) -> SeriesSQL:
+    """The statement for series `index` of a TrendsQuery `source`."""
+    if ctx.interval not in INTERVALS:
+        raise TrendsQueryError(f'Interval "{ctx.interval}" is not supported.', "interval")
+    series = series_list(source)[index]
+    b = _Builder(DIALECTS[dialect], ctx)
+    e_ts = exp.column("timestamp", table="e")
+    conditions: list[exp.Expr] = [
+        exp.column("project_id", table="e").eq(b.param(ctx.project_id, "int")),
+        exp.GTE(this=e_ts, expression=b.param(ctx.date_from, "datetime")),
+        exp.LTE(this=e_ts, expression=b.param(ctx.date_to, "datetime")),
+    ]
+    if series.get("event") is not None:
+        conditions.append(exp.column("event", table="e").eq(b.param(str(series["event"]), "string")))
+    for node in (source.get("properties"), series.get("properties")):
+        condition = b.properties(node)
+        if condition is not None:
+            conditions.append(condition)
+
+    if ctx.total_value:
+        bucket: exp.Expr = exp.Literal.string("")
+    else:
+        local = b.d.local_time(e_ts, b.param(ctx.timezone, "string"))
+        bucket = b.d.bucket_start(local, ctx.interval, ctx.week_start)
+    breakdown = source.get("breakdownFilter") or {}
+    key = breakdown.get("breakdown")
+    if key not in (None, "", []):
+        kind = breakdown.get("breakdown_type") or "event"
+        if kind not in ("event", "person") or not isinstance(key, str | int | float):
+            raise TrendsQueryError(f'Breakdowns of type "{kind}" are not supported.', "breakdownFilter")
+        breakdown_value: exp.Expr = b.prop_value(str(key), kind)
+    else:
+        breakdown_value = b.d.null_text()
+
+    math = series.get("math") or "total"
+    value = (
+        b.d.count_distinct(exp.column("person_id", table="e"))
+        if math == "dau"
+        else exp.Count(this=exp.Star())
+    )
+    query = (
+        exp.select(
+            exp.alias_(bucket, "bucket"),
+            exp.alias_(breakdown_value, "breakdown_value"),
+            exp.alias_(value, "value"),
+        )
+        .from_(exp.to_table("events").as_("e"))
+        .where(exp.and_(*conditions))
+        .group_by(bucket, breakdown_value)
+    )
+    if b.needs_persons:
+        persons = (
+            exp.select("id", "properties")
+            .from_("persons_latest")
+            .where(exp.column("project_id").eq(b.param(ctx.project_id, "int")))
+        )
+        query = query.join(
+            persons.subquery("p"),
+            on=exp.column("id", table="p").eq(exp.column("person_id", table="e")),
+            join_type="left",
+        )
+    return SeriesSQL(sql=b.d.render(query), params=b.params)
