@@ -87,6 +87,13 @@ class CompiledQuery:
     params: Mapping[str, Any] | Sequence[Any]
 
 
+def named_params(compiled: CompiledQuery) -> dict[str, Any]:
+    """The parameters as a dict: every store binds them by name (`$name`, `{name:Type}`)."""
+    if not isinstance(compiled.params, Mapping):
+        raise TypeError("analytics queries bind named parameters: CompiledQuery.params must be a dict")
+    return dict(compiled.params)
+
+
 class AnalyticsStore(Protocol):
     dialect: str  # "duckdb" or "clickhouse": names the query dialect to compile for
 

@@ -9,17 +9,16 @@ magnitude slower), and it lets the insert drop already-stored event uuids in the
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from hedgerow.store.base import CompiledQuery, DistinctIdVersion, EventRow, PersonVersion
+from hedgerow.store.base import CompiledQuery, DistinctIdVersion, EventRow, PersonVersion, named_params
+from hedgerow.store.clock import VersionClock
 from hedgerow.store.ddl import schema_statements
 from hedgerow.store.group_commit import GroupCommitWriter
 
@@ -76,29 +75,6 @@ SELECT b.uuid::UUID, b.project_id, b.event, b.distinct_id, b.person_id::UUID, b.
 FROM (SELECT DISTINCT ON (project_id, uuid) * FROM {_BATCH}) AS b
 ANTI JOIN events AS e ON e.project_id = b.project_id AND e.uuid = b.uuid::UUID
 """
-
-
-class VersionClock:
-    """Strictly increasing versions (microseconds since the epoch) for static cohort changes.
-
-    Static membership calls carry no version of their own; a clock keeps "add then remove" in
-    call order within a process, and roughly in time order across processes.
-    """
-
-    def __init__(self) -> None:
-        self._last = 0
-        self._lock = threading.Lock()
-
-    def next(self) -> int:
-        with self._lock:
-            self._last = max(time.time_ns() // 1000, self._last + 1)
-            return self._last
-
-
-def named_params(compiled: CompiledQuery) -> dict[str, Any]:
-    if not isinstance(compiled.params, Mapping):
-        raise TypeError("analytics queries bind named parameters: CompiledQuery.params must be a dict")
-    return dict(compiled.params)
 
 
 class DuckDBStore:

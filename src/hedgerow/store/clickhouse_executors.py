@@ -1,0 +1,119 @@
+"""The two ways ClickHouseStore reaches ClickHouse: a server (clickhouse-connect) or chDB.
+
+Both run SQL with `{name:Type}` parameters bound by the engine, and both run every statement
+with `final = 1`, so reads of ReplacingMergeTree tables never see a row twice.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from hedgerow.store.clickhouse_values import decoder, json_row, normalise, render_param
+
+READ_SETTINGS = {"final": 1}
+
+
+class ClickHouseExecutor(Protocol):
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """One INSERT for the whole batch."""
+
+    def close(self) -> None: ...
+
+
+class ChdbExecutor:
+    """ClickHouse's engine in this process (chDB), over a data directory.
+
+    chDB keeps one session per process, so open one ChdbExecutor at a time; calls from several
+    threads are serialised here because a session is not safe to share concurrently.
+    """
+
+    def __init__(self, path: str):
+        from chdb import session
+
+        self._session = session.Session(path)
+        self._lock = threading.Lock()
+        for name, value in READ_SETTINGS.items():
+            self._session.query(f"SET {name} = {int(value)}")
+
+    def _run(self, sql: str, params: Mapping[str, Any] | None, fmt: str) -> Any:
+        rendered = {name: render_param(value) for name, value in (params or {}).items()}
+        with self._lock:
+            return self._session.query(sql, fmt, params=rendered or None)
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._run(sql, params, "CSV")
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        raw = self._run(sql, params, "JSONCompact").bytes()
+        if not raw:
+            return []
+        body = json.loads(raw)
+        decoders = [decoder(column["type"]) for column in body["meta"]]
+        return [
+            tuple(decode(value) for decode, value in zip(decoders, row, strict=True)) for row in body["data"]
+        ]
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        # JSONEachRow data is encoded by json.dumps, so values never become SQL text.
+        lines = "\n".join(json_row(dict(zip(columns, row, strict=True))) for row in rows)
+        statement = f"INSERT INTO {table} ({', '.join(columns)}) FORMAT JSONEachRow\n{lines}"
+        with self._lock:
+            self._session.query(statement, "CSV")
+
+    def close(self) -> None:
+        with self._lock:
+            self._session.close()
+
+
+class ServerExecutor:
+    """A ClickHouse server over HTTP(S) through clickhouse-connect."""
+
+    def __init__(self, client: Any):
+        self._client = client
+
+    @classmethod
+    def from_url(cls, url: str) -> ServerExecutor:
+        """`clickhouse://user:pass@host:8123/db` (`clickhouses://` for TLS); the database is created."""
+        import clickhouse_connect
+
+        parts = urlsplit(url)
+        secure = parts.scheme == "clickhouses"
+        database = unquote(parts.path.lstrip("/")) or "default"
+        options: dict[str, Any] = {
+            "host": parts.hostname or "localhost",
+            "port": parts.port or (8443 if secure else 8123),
+            "username": unquote(parts.username or "default"),
+            "password": unquote(parts.password or ""),
+            "secure": secure,
+        }
+        if database != "default":
+            bootstrap = clickhouse_connect.get_client(**options)
+            try:
+                bootstrap.command(
+                    "CREATE DATABASE IF NOT EXISTS {db:Identifier}", parameters={"db": database}
+                )
+            finally:
+                bootstrap.close()
+        client = clickhouse_connect.get_client(**options, database=database, settings=dict(READ_SETTINGS))
+        return cls(client)
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._client.command(sql, parameters=dict(params) if params else None)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        result = self._client.query(sql, parameters=dict(params) if params else None)
+        return [tuple(normalise(value) for value in row) for row in result.result_rows]
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self._client.insert(table, [list(row) for row in rows], column_names=list(columns))
+
+    def close(self) -> None:
+        self._client.close()
