@@ -24,10 +24,9 @@ def placeholder(name: str, kind: str) -> exp.Expr:
 
 
 def encode(value: Any, kind: str) -> Any:
+    # The store renders values as parameter text; datetimes go as aware UTC.
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
     return value
 
 

@@ -1,0 +1,214 @@
+"""Trends over the analytics store, identical on DuckDB and ClickHouse (chDB): the compiler's proof.
+
+The worked example of insights-trends.md §7.3: now 2012-01-15T05:01:34Z, `$pageview`s on the 14th
+(two people, Chrome and Firefox) and on the 15th (Chrome again).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from hedgerow.domain.insights.trends import BREAKDOWN_NULL, BREAKDOWN_OTHER, run_trends
+from hedgerow.query.trends import CohortSource, TrendsQueryError
+from hedgerow.store.base import AnalyticsStore, CompiledQuery, EventRow, PersonVersion
+
+NOW = datetime(2012, 1, 15, 5, 1, 34, tzinfo=UTC)
+P1, P2, P3 = (str(uuid.UUID(int=i)) for i in (1, 2, 3))
+DAYS = [f"2012-01-{d:02d}" for d in range(8, 16)]
+
+
+def event(person: str, when: str, name: str = "$pageview", project: int = 1, **props: Any) -> EventRow:
+    moment = datetime.fromisoformat(when).replace(tzinfo=UTC)
+    return EventRow(
+        uuid=str(uuid.uuid4()),
+        project_id=project,
+        event=name,
+        distinct_id=f"d-{person[-1]}",
+        person_id=person,
+        properties=json.dumps(props),
+        timestamp=moment,
+        created_at=moment,
+    )
+
+
+@pytest.fixture
+def seeded(store: AnalyticsStore) -> AnalyticsStore:
+    store.append_events(
+        [
+            event(P1, "2012-01-14 03:21:00", **{"$browser": "Chrome", "price": 5}),
+            event(P2, "2012-01-14 03:21:00", **{"$browser": "Firefox", "price": 20}),
+            event(P1, "2012-01-15 04:30:00", **{"$browser": "Chrome"}),
+            event(P3, "2012-01-13 10:00:00", name="signup"),
+            event(P1, "2012-01-14 05:00:00", project=2),
+        ]
+    )
+    store.append_person_versions(
+        [
+            PersonVersion(1, P1, json.dumps({"plan": "pro"}), True, NOW, 1),
+            PersonVersion(1, P2, json.dumps({"plan": "free"}), True, NOW, 1),
+        ]
+    )
+    return store
+
+
+def trends(store: AnalyticsStore, cohorts: dict[int, CohortSource] | None = None, **source: Any) -> Any:
+    query = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}], **source}
+    return run_trends(store, query, project_id=1, timezone="UTC", now=NOW, cohorts=cohorts or {})
+
+
+def test_total_per_day_matches_the_worked_example(seeded: AnalyticsStore) -> None:
+    out = trends(seeded, dateRange={"date_from": "-7d"})
+    (series,) = out.result
+    assert series["data"] == [0, 0, 0, 0, 0, 0, 2, 1]
+    assert series["days"] == DAYS
+    assert series["labels"] == [f"{d}-Jan-2012" for d in range(8, 16)]
+    assert series["count"] == 3.0 and series["label"] == "$pageview"
+    assert series["filter"]["date_from"] == "2012-01-08T00:00:00Z"
+    assert series["filter"]["date_to"] == "2012-01-15T23:59:59.999999Z"
+    assert series["action"]["id"] == "$pageview" and series["action"]["math"] == "total"
+    assert series["action"]["days"][0] == "2012-01-08T00:00:00Z"
+    assert out.has_more is False
+
+
+def test_dau_and_several_series(seeded: AnalyticsStore) -> None:
+    out = trends(
+        seeded,
+        series=[
+            {"kind": "EventsNode", "event": "$pageview", "math": "dau"},
+            {"kind": "EventsNode", "event": "signup", "custom_name": "Signups"},
+            {"kind": "EventsNode", "event": None},
+        ],
+    )
+    assert [s["data"] for s in out.result] == [
+        [0, 0, 0, 0, 0, 0, 2, 1],
+        [0, 0, 0, 0, 0, 1, 0, 0],
+        [0, 0, 0, 0, 0, 1, 2, 1],
+    ]
+    assert [s["label"] for s in out.result] == ["$pageview", "Signups", "All events"]
+
+
+def test_bold_number_aggregates_over_the_range(seeded: AnalyticsStore) -> None:
+    display = {"trendsFilter": {"display": "BoldNumber"}}
+    total = trends(seeded, **display).result[0]
+    assert (
+        total["aggregated_value"] == 3
+        and total["data"] == []
+        and total["count"] == 0
+        and "labels" not in total
+    )
+    dau = trends(seeded, series=[{"kind": "EventsNode", "event": "$pageview", "math": "dau"}], **display)
+    assert dau.result[0]["aggregated_value"] == 2
+
+
+def test_weekly_and_monthly_buckets(seeded: AnalyticsStore) -> None:
+    weekly = trends(seeded, interval="week", dateRange={"date_from": "-14d"}).result[0]
+    assert weekly["days"] == ["2012-01-01", "2012-01-08", "2012-01-15"]
+    assert weekly["data"] == [0, 2, 1]
+    assert weekly["labels"] == ["1\u20137 Jan", "8\u201314 Jan", "15-Jan-2012"]
+    monthly = trends(seeded, interval="month", dateRange={"date_from": "-40d"}).result[0]
+    assert monthly["days"] == ["2011-12-01", "2012-01-01"] and monthly["data"] == [0, 3]
+    assert monthly["labels"] == ["Dec 2011", "Jan 2012"]
+
+
+def test_hourly_buckets_in_the_project_time_zone(seeded: AnalyticsStore) -> None:
+    query = {
+        "kind": "TrendsQuery",
+        "series": [{"kind": "EventsNode", "event": "$pageview"}],
+        "interval": "hour",
+        "dateRange": {"date_from": "-3h"},
+    }
+    out = run_trends(seeded, query, project_id=1, timezone="Asia/Tokyo", now=NOW, cohorts={})
+    (series,) = out.result
+    # 04:30 UTC is 13:30 in Tokyo; now is 14:01 there.
+    assert series["days"] == [
+        "2012-01-15 11:00:00",
+        "2012-01-15 12:00:00",
+        "2012-01-15 13:00:00",
+        "2012-01-15 14:00:00",
+    ]
+    assert series["data"] == [0, 0, 1, 0]
+
+
+def test_breakdown_by_event_property_with_limit_other_and_null(seeded: AnalyticsStore) -> None:
+    out = trends(seeded, breakdownFilter={"breakdown": "$browser", "breakdown_type": "event"})
+    assert [(s["breakdown_value"], s["data"][-2:], s["count"]) for s in out.result] == [
+        ("Chrome", [1, 1], 2.0),
+        ("Firefox", [1, 0], 1.0),
+    ]
+    assert out.result[0]["label"] == "Chrome"
+    limited = trends(seeded, breakdownFilter={"breakdown": "$browser", "breakdown_limit": 1})
+    assert [s["breakdown_value"] for s in limited.result] == ["Chrome", BREAKDOWN_OTHER] and limited.has_more
+    numbers = trends(seeded, breakdownFilter={"breakdown": "price"})
+    assert [(s["breakdown_value"], s["count"]) for s in numbers.result] == [
+        ("20", 1.0),
+        ("5", 1.0),
+        (BREAKDOWN_NULL, 1.0),
+    ]
+
+
+def test_breakdown_and_filter_by_person_property(seeded: AnalyticsStore) -> None:
+    out = trends(seeded, breakdownFilter={"breakdown": "plan", "breakdown_type": "person"})
+    assert [(s["breakdown_value"], s["count"]) for s in out.result] == [("pro", 2.0), ("free", 1.0)]
+    pro = trends(
+        seeded, properties=[{"key": "plan", "value": ["pro"], "operator": "exact", "type": "person"}]
+    )
+    assert pro.result[0]["data"][-2:] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("prop", "expected"),
+    [
+        ({"key": "$browser", "value": "Chrome"}, [1, 1]),
+        ({"key": "$browser", "value": ["Chrome"], "operator": "is_not"}, [1, 0]),
+        ({"key": "$browser", "value": "fire", "operator": "icontains"}, [1, 0]),
+        ({"key": "$browser", "value": "^Chr", "operator": "regex"}, [1, 1]),
+        ({"key": "price", "value": 10, "operator": "gt"}, [1, 0]),
+        ({"key": "price", "operator": "is_set"}, [2, 0]),
+        ({"key": "price", "operator": "is_not_set"}, [0, 1]),
+    ],
+)
+def test_event_property_operators(seeded: AnalyticsStore, prop: dict[str, Any], expected: list[int]) -> None:
+    out = trends(seeded, properties=[{**prop, "type": "event"}])
+    assert out.result[0]["data"][-2:] == expected
+
+
+def test_or_groups(seeded: AnalyticsStore) -> None:
+    group = {
+        "type": "OR",
+        "values": [
+            {"type": "AND", "values": [{"key": "price", "value": 20, "type": "event"}]},
+            {"type": "AND", "values": [{"key": "price", "value": 5, "type": "event"}]},
+        ],
+    }
+    assert trends(seeded, properties=group).result[0]["data"][-2:] == [2, 0]
+
+
+def test_cohort_filters_read_current_dynamic_version_and_static_members(seeded: AnalyticsStore) -> None:
+    members = CompiledQuery(
+        "SELECT id AS person_id FROM persons_latest WHERE project_id = 1 AND properties LIKE '%pro%'", {}
+    )
+    seeded.replace_cohort_members(1, 7, 3, members)
+    seeded.add_static_cohort_members(1, 8, [P2])
+    in_dynamic = {"key": "id", "value": 7, "type": "cohort"}
+    cohorts = {7: CohortSource(static=False, version=3), 8: CohortSource(static=True)}
+    assert trends(seeded, cohorts, properties=[in_dynamic]).result[0]["data"][-2:] == [1, 1]
+    stale = {7: CohortSource(static=False, version=2)}
+    assert trends(seeded, stale, properties=[in_dynamic]).result[0]["data"][-2:] == [0, 0]
+    static = [{"key": "id", "value": 8, "type": "cohort"}]
+    assert trends(seeded, cohorts, properties=static).result[0]["data"][-2:] == [1, 0]
+    excluded = [{"key": "id", "value": 8, "type": "cohort", "operator": "not_in"}]
+    assert trends(seeded, cohorts, properties=excluded).result[0]["data"][-2:] == [1, 1]
+    with pytest.raises(TrendsQueryError, match="Cohort with id 99 does not exist"):
+        trends(seeded, cohorts, properties=[{"key": "id", "value": 99, "type": "cohort"}])
+
+
+def test_values_are_bound_never_pasted(seeded: AnalyticsStore) -> None:
+    hostile = "x') OR 1=1 --"
+    out = trends(seeded, properties=[{"key": hostile, "value": hostile, "type": "event"}])
+    assert out.result[0]["count"] == 0.0
+    assert hostile not in out.hogql
