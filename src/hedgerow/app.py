@@ -12,6 +12,7 @@ from hedgerow.api.envelope import install_error_handlers
 from hedgerow.api.middleware import OptionalTrailingSlash
 from hedgerow.api.routes import ROUTERS
 from hedgerow.db.session import make_engine, make_sessionmaker
+from hedgerow.domain.ingestion.replicator import Replicator
 from hedgerow.settings import Settings
 from hedgerow.store.factory import open_store
 
@@ -24,9 +25,13 @@ def create_app(settings: Settings) -> FastAPI:
         settings.ensure_data_dir()
         # Only the server opens the analytics store: DuckDB allows one writing process per file.
         app.state.store = open_store(settings.analytics_url)
+        # Replays what an earlier process accepted but had not yet copied, then keeps copying.
+        app.state.replicator = Replicator(app.state.sessionmaker, app.state.store)
+        app.state.replicator.start()
         try:
             yield
         finally:
+            app.state.replicator.stop()
             app.state.store.close()
             engine.dispose()
 

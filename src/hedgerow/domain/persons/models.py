@@ -40,3 +40,18 @@ class PersonDistinctId(Base):
     distinct_id: Mapped[str] = mapped_column(String(400))
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PersonReplicaTombstone(Base):
+    """The last version a deleted person or distinct id reached in the analytics replica.
+
+    Person UUIDs are deterministic, so a deleted person can come back with the same UUID; its
+    new versions must start above the deletion or readers of the replica would keep it deleted.
+    """
+
+    __tablename__ = "person_replica_tombstones"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "person" or "distinct_id"
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

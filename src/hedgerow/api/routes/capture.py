@@ -1,0 +1,130 @@
+"""Capture endpoints: /batch/, /e/, /i/v0/e/, /capture/, /track/, /engage/ (POST, GET, OPTIONS).
+
+Answers as PostHog's capture does: 200 `{"status": 1}` (204 with `beacon=1`), errors as
+`{"status", "code", "error"}`, and open CORS (the origin is echoed, credentials allowed), since
+browsers send from the customer's own site.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from hedgerow.api.capture_decoding import decode_capture_body
+from hedgerow.domain.ingestion.errors import (
+    CaptureRejected,
+    IngestKeyRequired,
+    IngestKeyUnknown,
+    PayloadTooLarge,
+)
+from hedgerow.domain.ingestion.events import CaptureContext, parse_capture
+from hedgerow.domain.ingestion.service import accept_capture
+from hedgerow.domain.ingestion.timestamps import sent_at_from_query
+from hedgerow.errors import DomainError
+
+log = logging.getLogger("hedgerow.api")
+router = APIRouter(tags=["capture"])
+
+MB = 1024 * 1024
+SINGLE_EVENT_LIMIT = 2 * MB
+BATCH_LIMIT = 20 * MB
+# Legacy paths decode a still-base64 text once more; /batch and /i/v0/e do not.
+LEGACY_PATHS = frozenset({"/e", "/capture", "/engage", "/track"})
+_STATUS: list[tuple[type[DomainError], int]] = [
+    (CaptureRejected, 400),
+    (IngestKeyRequired, 401),
+    (IngestKeyUnknown, 403),
+    (PayloadTooLarge, 413),
+]
+
+
+def cors_headers(request: Request) -> dict[str, str]:
+    origin = request.headers.get("origin")
+    headers = {
+        "Access-Control-Allow-Origin": origin or "*",
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Allow-Headers": request.headers.get("access-control-request-headers")
+        or "Content-Type, Content-Encoding, Authorization",
+        "Access-Control-Max-Age": "86400",
+        "Vary": "Origin",
+    }
+    if origin:
+        headers["Access-Control-Allow-Credentials"] = "true"
+    return headers
+
+
+def capture_error(request: Request, status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"status": status, "code": code, "error": message}, status_code=status, headers=cors_headers(request)
+    )
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _accept(request: Request, body: bytes, path: str, limit: int) -> int:
+    query = request.query_params
+    payload: Any = decode_capture_body(
+        body,
+        query=query,
+        content_type=request.headers.get("content-type", ""),
+        content_encoding=request.headers.get("content-encoding"),
+        legacy_path=path in LEGACY_PATHS,
+        limit=limit,
+    )
+    now = datetime.now(UTC)
+    ctx = CaptureContext(
+        now=now, sent_at=sent_at_from_query(query.get("sent_at") or query.get("_")), engage=path == "/engage"
+    )
+    batch = parse_capture(payload, ctx)
+    return accept_capture(request.app.state.sessionmaker, batch, now=now)
+
+
+async def capture(request: Request) -> Response:
+    if request.method == "OPTIONS":
+        return JSONResponse({"status": 1}, headers=cors_headers(request))
+    path = request.url.path.rstrip("/") or "/"
+    limit = BATCH_LIMIT if path == "/batch" else SINGLE_EVENT_LIMIT
+    try:
+        body = await _read_body(request, limit) if request.method == "POST" else b""
+        await run_in_threadpool(_accept, request, body, path, limit)
+    except DomainError as exc:
+        for cls, status in _STATUS:
+            if isinstance(exc, cls):
+                return capture_error(request, status, exc.code, exc.detail)
+        raise
+    except Exception:
+        log.exception("capture failed", extra={"path": path})
+        return capture_error(request, 503, "service_unavailable", "The event could not be stored; retry.")
+    replicator = getattr(request.app.state, "replicator", None)
+    if replicator is not None:
+        replicator.notify()
+    if request.query_params.get("beacon") == "1":
+        return Response(status_code=204, headers=cors_headers(request))
+    return JSONResponse({"status": 1}, headers=cors_headers(request))
+
+
+for _path in ("/batch", "/e", "/i/v0/e", "/capture", "/track", "/engage"):
+    router.add_api_route(
+        _path,
+        capture,
+        methods=["GET", "POST", "OPTIONS"],
+        include_in_schema=_path == "/batch",
+        summary="Capture events",
+    )

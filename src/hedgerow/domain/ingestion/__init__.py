@@ -1,0 +1,1 @@
+"""Event ingestion: capture payloads become events and person changes, durably, through an outbox."""

@@ -1,0 +1,27 @@
+"""The ingestion outbox: accepted batches waiting to be copied into the analytics store.
+
+A capture request commits its person changes and one outbox row in the same metadata
+transaction before answering 200, so an accepted batch survives a crash at any point after.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Integer, LargeBinary
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hedgerow.db.base import Base
+from hedgerow.db.types import UTCDateTime, utcnow
+
+
+class IngestionOutbox(Base):
+    __tablename__ = "ingestion_outbox"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    project_id: Mapped[int] = mapped_column(Integer)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # orjson: see outbox.encode_entry
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,74 @@
+"""The replicator: a background thread that empties the ingestion outbox into the analytics store.
+
+It wakes when a batch is accepted (or every `idle_seconds`), and readers that must see every
+accepted event call `drain()` to empty the outbox synchronously first. On start it replays
+whatever an earlier process left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hedgerow.domain.ingestion.outbox import drain_once
+from hedgerow.store.base import AnalyticsStore
+
+log = logging.getLogger("hedgerow.ingestion")
+
+
+class Replicator:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        store: AnalyticsStore,
+        *,
+        idle_seconds: float = 1.0,
+        max_entries: int = 200,
+    ):
+        self.factory = factory
+        self.store = store
+        self.idle_seconds = idle_seconds
+        self.max_entries = max_entries
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # one copy at a time per process: no self-inflicted duplicates
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="hedgerow-replicator", daemon=True)
+        self._thread.start()
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.drain()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def drain(self) -> int:
+        """Empty the outbox now; returns the number of outbox entries copied."""
+        moved = 0
+        with self._lock:
+            while True:
+                step = drain_once(self.factory, self.store, max_entries=self.max_entries)
+                moved += step
+                if step < self.max_entries:
+                    return moved
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.idle_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.drain()
+            except Exception:  # keep the thread alive; the rows stay in the outbox for the next try
+                log.exception("replicating the ingestion outbox failed; will retry")
+                self._stop.wait(self.idle_seconds)

@@ -1,0 +1,106 @@
+"""What one event does to persons, in PostHog's order: find or create the person, merge on
+`$identify`/`$create_alias`/`$merge_dangerously`, then `$set_once`, `$set`, `$unset`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hedgerow.domain.ingestion.events import CapturedEvent
+from hedgerow.domain.persons.batch import LivePerson, PersonBatch
+from hedgerow.domain.persons.identity import is_illegal_merge_id, person_uuid
+from hedgerow.domain.persons.properties import (
+    PersonUpdate,
+    apply_update,
+    initial_properties,
+    person_update_for,
+)
+
+MERGE_EVENTS = frozenset({"$identify", "$create_alias", "$merge_dangerously"})
+
+
+def merge_partner(event: CapturedEvent) -> str | None:
+    """The *other* distinct id a merge event names (`$anon_distinct_id` or `alias`)."""
+    if event.event == "$identify":
+        value: Any = event.properties.get("$anon_distinct_id")
+    elif event.event in ("$create_alias", "$merge_dangerously"):
+        value = event.properties.get("alias")
+    else:
+        return None
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+class PersonProcessor:
+    """Applies events to persons within one batch; returns the person UUID each event belongs to."""
+
+    def __init__(self, batch: PersonBatch):
+        self.batch = batch
+        self.project_id = batch.project_id
+        self.warnings: list[str] = []
+
+    def preload(self, events: list[CapturedEvent]) -> None:
+        wanted = {e.distinct_id for e in events}
+        wanted.update(p for e in events if (p := merge_partner(e)) is not None)
+        self.batch.preload(wanted)
+
+    def process(self, event: CapturedEvent) -> str:
+        if not event.process_person_profile:
+            # Personless: nothing is created or changed; the id PostHog would give is used.
+            known = self.batch.person_for(event.distinct_id)
+            return known.uuid if known is not None else person_uuid(self.project_id, event.distinct_id)
+        update = person_update_for(event.event, event.properties)
+        other = merge_partner(event)
+        person = self._upsert(event, update) if other is None else self._merge(event, other, update)
+        return person.uuid
+
+    def _create(self, event: CapturedEvent, update: PersonUpdate, *, identified: bool) -> LivePerson:
+        properties = initial_properties(update, [("$creator_event_uuid", event.uuid)])
+        person = self.batch.create(
+            person_uuid(self.project_id, event.distinct_id), properties, event.timestamp, identified
+        )
+        self.batch.attach(event.distinct_id, person)
+        return person
+
+    def _apply(self, person: LivePerson, update: PersonUpdate, *, identify: bool = False) -> LivePerson:
+        if apply_update(person.properties, update):
+            person.dirty = True
+        if identify and not person.is_identified:
+            person.is_identified = True
+            person.dirty = True
+        return person
+
+    def _upsert(self, event: CapturedEvent, update: PersonUpdate) -> LivePerson:
+        person = self.batch.person_for(event.distinct_id)
+        if person is None:
+            return self._create(event, update, identified=False)
+        return self._apply(person, update)
+
+    def _merge(self, event: CapturedEvent, other_id: str, update: PersonUpdate) -> LivePerson:
+        target_id = event.distinct_id
+        if other_id == target_id:
+            return self._upsert(event, update)
+        if is_illegal_merge_id(target_id) or is_illegal_merge_id(other_id):
+            self.warnings.append(f"refused to merge on illegal distinct id ({target_id!r}, {other_id!r})")
+            return self._upsert(event, update)
+        target = self.batch.person_for(target_id)
+        other = self.batch.person_for(other_id)
+        if target is None and other is None:
+            person = self._create(event, update, identified=True)
+            self.batch.attach(other_id, person)
+            return person
+        if target is None and other is not None:
+            self.batch.attach(target_id, other)
+            return self._apply(other, update, identify=True)
+        assert target is not None
+        if other is None:
+            self.batch.attach(other_id, target)
+            return self._apply(target, update, identify=True)
+        if other is target:
+            return self._apply(target, update, identify=True)
+        if other.is_identified and event.event != "$merge_dangerously":
+            self.warnings.append(f"cannot_merge_already_identified ({other_id!r} into {target_id!r})")
+            return self._apply(target, update)
+        self.batch.merge(other, target)
+        return self._apply(target, update, identify=True)

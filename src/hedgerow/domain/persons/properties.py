@@ -1,0 +1,140 @@
+"""How one event changes a person's properties (`$set_once`, then `$set`, then `$unset`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+# Event properties PostHog copies to the person: current value to `$set`, first value to
+# `$set_once` as `$initial_<name>`.
+PERSON_COPIED_KEYS = (
+    "$app_build",
+    "$app_name",
+    "$app_namespace",
+    "$app_version",
+    "$browser",
+    "$browser_version",
+    "$device_type",
+    "$current_url",
+    "$pathname",
+    "$os",
+    "$os_name",
+    "$os_version",
+    "$referring_domain",
+    "$referrer",
+    "$screen_height",
+    "$screen_width",
+    "$viewport_height",
+    "$viewport_width",
+    "$raw_user_agent",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_name",
+    "utm_term",
+    "gclid",
+    "gad_source",
+    "gclsrc",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "fbclid",
+    "msclkid",
+    "twclid",
+    "li_fat_id",
+    "mc_cid",
+    "igshid",
+    "ttclid",
+    "rdt_cid",
+    "irclid",
+    "_kx",
+    "epik",
+    "qclid",
+    "sccid",
+)
+_SERVER_SKIPPED = frozenset({"$os", "$os_version"})
+NO_PERSON_UPDATE_EVENTS = frozenset({"$exception", "$$heatmap"})
+NO_COPY_EVENTS = frozenset({"$snapshot", "$performance_event"})
+
+
+class PersonUpdate:
+    """The `$set_once`, `$set` and `$unset` one event asks for, after PostHog's normalisation."""
+
+    __slots__ = ("set", "set_once", "unset")
+
+    def __init__(self, set_: dict[str, Any], set_once: dict[str, Any], unset: list[str]):
+        self.set = set_
+        self.set_once = set_once
+        self.unset = unset
+
+    @property
+    def empty(self) -> bool:
+        return not (self.set or self.set_once or self.unset)
+
+
+def _unset_keys(raw: Any) -> list[str]:
+    if isinstance(raw, dict):
+        return [str(k) for k in raw]
+    if isinstance(raw, list):
+        return [k for k in raw if isinstance(k, str)]
+    return []
+
+
+def person_update_for(event: str, properties: dict[str, Any]) -> PersonUpdate:
+    if event in NO_PERSON_UPDATE_EVENTS:
+        return PersonUpdate({}, {}, [])
+    raw_set = properties.get("$set")
+    raw_once = properties.get("$set_once")
+    set_ = dict(raw_set) if isinstance(raw_set, dict) else {}
+    set_once = dict(raw_once) if isinstance(raw_once, dict) else {}
+    if event not in NO_COPY_EVENTS:
+        _copy_event_properties(properties, set_, set_once)
+    return PersonUpdate(set_, set_once, _unset_keys(properties.get("$unset")))
+
+
+def _copy_event_properties(
+    properties: dict[str, Any], set_: dict[str, Any], set_once: dict[str, Any]
+) -> None:
+    is_server = properties.get("$is_server") is True
+    if "$os" not in properties and "$os_name" in properties and not is_server:
+        # `$os_name` stands in for `$os` on platforms that only send the former.
+        set_.setdefault("$os", properties["$os_name"])
+        set_once.setdefault("$initial_os", properties["$os_name"])
+    for key in PERSON_COPIED_KEYS:
+        if key not in properties or (is_server and key in _SERVER_SKIPPED):
+            continue
+        value = properties[key]
+        set_.setdefault(key, value)
+        set_once.setdefault(f"$initial_{key.removeprefix('$')}", value)
+
+
+def apply_update(properties: dict[str, Any], update: PersonUpdate) -> bool:
+    """Apply in PostHog's order, in place; returns whether anything changed.
+
+    PostHog rewrites object values even when equal; skipping equal ones is only a write saving.
+
+    `$unset` removes only keys the person had before this event, so `$set` k plus `$unset` k
+    leaves k removed if it existed and set if it did not.
+    """
+    had_before = {k for k in update.unset if k in properties}
+    changed = False
+    for key, value in update.set_once.items():
+        if key not in properties:
+            properties[key] = value
+            changed = True
+    for key, value in update.set.items():
+        if key not in properties or properties[key] != value:
+            properties[key] = value
+            changed = True
+    for key in had_before:
+        properties.pop(key, None)
+        changed = True
+    return changed
+
+
+def initial_properties(update: PersonUpdate, extra: Iterable[tuple[str, Any]] = ()) -> dict[str, Any]:
+    """A new person: `$set_once` overlaid by `$set` (set wins)."""
+    properties = {**update.set_once, **update.set}
+    properties.update(extra)
+    return properties

@@ -1,0 +1,80 @@
+"""Person UUIDv5 test vectors (PostHog's), illegal merge ids, and the property update order."""
+
+from __future__ import annotations
+
+import pytest
+
+from hedgerow.domain.persons.identity import is_illegal_merge_id, person_uuid
+from hedgerow.domain.persons.properties import apply_update, initial_properties, person_update_for
+
+
+@pytest.mark.parametrize(
+    ("team", "distinct_id", "expected"),
+    [
+        (1, "test", "246f7a43-5507-564f-b687-793ee3c2dd79"),
+        (2, "test", "00ce873a-549c-548e-bbec-cc804a385dd8"),
+        (1, "test2", "45c17302-ee44-5596-916a-0eba21f4b638"),
+    ],
+)
+def test_person_uuid_vectors(team: int, distinct_id: str, expected: str) -> None:
+    assert person_uuid(team, distinct_id) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "  ", "anonymous", "Guest", "DISTINCT_ID", "distinctid", "id", "not_authenticated", "email",
+     "undefined", "true", "False", '"anonymous"', "'null'", "[object Object]", "NaN", "None", "none",
+     "null", "0"],
+)  # fmt: skip
+def test_illegal_merge_ids(value: str) -> None:
+    assert is_illegal_merge_id(value)
+
+
+@pytest.mark.parametrize("value", ["user-1", "NULL", "nan", "00", "ann@example.com", "identified"])
+def test_legal_merge_ids(value: str) -> None:
+    assert not is_illegal_merge_id(value)
+
+
+def test_set_once_then_set_then_unset() -> None:
+    person = {"kept": 1, "old": "x", "nulled": None}
+    update = person_update_for(
+        "$set",
+        {
+            "$set_once": {"kept": 2, "nulled": "no", "fresh_once": "a"},
+            "$set": {"old": "y", "new": "z", "kept": 3},
+            "$unset": ["old", "new", "missing"],
+        },
+    )
+    assert apply_update(person, update)
+    # `old` existed before the event, so the unset removes it; `new` did not, so it stays set.
+    assert person == {"kept": 3, "nulled": None, "fresh_once": "a", "new": "z"}
+
+
+def test_unset_accepts_an_object_and_nothing_changes_twice() -> None:
+    person = {"a": 1, "b": 2}
+    assert apply_update(person, person_update_for("e", {"$unset": {"a": None}}))
+    assert person == {"b": 2}
+    assert not apply_update(person, person_update_for("e", {"$set": {"b": 2}}))
+
+
+def test_initial_properties_from_event_properties() -> None:
+    update = person_update_for(
+        "$pageview",
+        {"$browser": "Firefox", "utm_source": "news", "$os": "Mac OS X", "$set": {"$browser": "Chrome"}},
+    )
+    assert update.set == {"$browser": "Chrome", "utm_source": "news", "$os": "Mac OS X"}
+    assert update.set_once == {
+        "$initial_browser": "Firefox",
+        "$initial_utm_source": "news",
+        "$initial_os": "Mac OS X",
+    }
+    assert initial_properties(update)["$browser"] == "Chrome"
+
+
+def test_server_events_do_not_copy_os() -> None:
+    update = person_update_for("e", {"$is_server": True, "$os": "Linux", "$os_version": "6"})
+    assert update.set == {} and update.set_once == {}
+
+
+def test_exceptions_never_change_persons() -> None:
+    assert person_update_for("$exception", {"$set": {"a": 1}}).empty
