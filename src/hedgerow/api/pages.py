@@ -19,9 +19,11 @@ def _positive(raw: str | None, default: int) -> int:
     return value if value > 0 else default
 
 
-def activity_page(request: Request, fetch: Callable[[int, int], ActivityPage]) -> dict[str, Any]:
+def activity_page(
+    request: Request, fetch: Callable[[int, int], ActivityPage], default_limit: int = 100
+) -> dict[str, Any]:
     page = _positive(request.query_params.get("page"), 1)
-    limit = _positive(request.query_params.get("limit"), 100)
+    limit = _positive(request.query_params.get("limit"), default_limit)
     result = fetch(page, limit)
     path = request.scope.get("hedgerow.original_path", request.url.path)
 

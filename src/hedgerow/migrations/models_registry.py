@@ -5,6 +5,7 @@ Each domain package with tables adds one line here.
 
 from hedgerow.domain.actions import models as action_models
 from hedgerow.domain.activity import models as activity_models
+from hedgerow.domain.cohorts import models as cohort_models
 from hedgerow.domain.dashboard_templates import models as dashboard_template_models
 from hedgerow.domain.dashboards import models as dashboard_models
 from hedgerow.domain.insights import models as insight_models
@@ -16,6 +17,7 @@ from hedgerow.domain.sharing import models as sharing_models
 __all__ = [
     "action_models",
     "activity_models",
+    "cohort_models",
     "dashboard_models",
     "dashboard_template_models",
     "insight_models",

@@ -1,8 +1,16 @@
 """One router per resource; `ROUTERS` is what the app mounts."""
 
-from hedgerow.api.routes import actions, activity_log, dashboard_templates, health
+from hedgerow.api.routes import (
+    actions,
+    activity_log,
+    cohort_members,
+    cohorts,
+    dashboard_templates,
+    health,
+)
 from hedgerow.api.routes.dashboards import router as dashboards_router
 from hedgerow.api.routes.insights import router as insights_router
 
 ROUTERS = [health.router, actions.router, dashboard_templates.router, activity_log.router]
 ROUTERS += [dashboards_router, insights_router]
+ROUTERS += [cohorts.router, cohort_members.router]

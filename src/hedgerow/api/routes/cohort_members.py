@@ -1,0 +1,198 @@
+"""Cohort member actions: add/remove persons of static cohorts, the persons list (JSON or CSV),
+and the calculation history."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session, sessionmaker
+
+from hedgerow.api.deps import Scoped, SessionDep, StoreDep, check_format, project_scope, require_scopes
+from hedgerow.api.envelope import page_window
+from hedgerow.api.routes.cohorts import parse_cohort_id, read_body
+from hedgerow.domain.cohorts import members
+from hedgerow.domain.cohorts.schemas import CohortPersonOut
+from hedgerow.domain.cohorts.static import replicate_static_members
+from hedgerow.domain.persons.filtering import parse_property_filters
+
+router = APIRouter(prefix="/api/projects/{project_id}/cohorts/{cohort_id}", tags=["cohorts"])
+Cohorts = Annotated[Scoped, Depends(project_scope("cohort"))]
+CohortsRead = Annotated[Scoped, Depends(project_scope("cohort", action="read"))]
+
+CSV_EXPORT_LIMIT = 300_000
+CSV_DROPPED = ("value_at_data_point", "uuid", "type", "is_identified", "matched_recordings")
+CSV_LEADING = ("id", "email", "name", "created_at", "properties", "distinct_ids")
+
+
+def _replicate_later(background: BackgroundTasks, request: Request, store: Any) -> None:
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    background.add_task(replicate_static_members, factory, store)
+
+
+@router.patch("/add_persons_to_static_cohort", summary="Add persons (by UUID) to a static cohort")
+async def add_persons(
+    request: Request,
+    cohort_id: str,
+    ctx: Cohorts,
+    session: SessionDep,
+    store: StoreDep,
+    background: BackgroundTasks,
+) -> dict[str, bool]:
+    check_format(request)
+    number = parse_cohort_id(cohort_id)
+    data, _ = await read_body(request)
+    person_ids = data.get("person_ids") if isinstance(data, dict) else None
+    members.add_persons(
+        session, project=ctx.project, actor=ctx.actor, cohort_id=number, person_ids=person_ids
+    )
+    _replicate_later(background, request, store)
+    return {"success": True}
+
+
+@router.patch("/remove_person_from_static_cohort", summary="Remove a person (by UUID) from a static cohort")
+async def remove_person(
+    request: Request,
+    cohort_id: str,
+    ctx: Cohorts,
+    session: SessionDep,
+    store: StoreDep,
+    background: BackgroundTasks,
+) -> dict[str, bool]:
+    check_format(request)
+    number = parse_cohort_id(cohort_id)
+    data, _ = await read_body(request)
+    person_id = data.get("person_id") if isinstance(data, dict) else None
+    members.remove_person(
+        session, project=ctx.project, actor=ctx.actor, cohort_id=number, person_id=person_id
+    )
+    _replicate_later(background, request, store)
+    return {"success": True}
+
+
+def _relative(limit: int, offset: int) -> str:
+    return "?" + urlencode({"limit": limit, "offset": offset})
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    try:
+        value = int(raw) if raw is not None else default
+    except ValueError:
+        # PostHog fails with a server error here; falling back to the default serves the same page.
+        return default
+    return max(value, 0)
+
+
+@router.get("/calculation_history", summary="Calculation runs and static imports of a cohort")
+def calculation_history(
+    request: Request, cohort_id: str, ctx: CohortsRead, session: SessionDep
+) -> dict[str, Any]:
+    check_format(request)
+    limit = _int_param(request, "limit", 100) or 100
+    offset = _int_param(request, "offset", 0)
+    page = members.calculation_history(
+        session, project=ctx.project, cohort_id=parse_cohort_id(cohort_id), limit=limit, offset=offset
+    )
+    return {
+        "results": [r.model_dump(mode="json") for r in page.results],
+        "count": page.count,
+        "next": _relative(limit, offset + limit) if offset + limit < page.count else None,
+        "previous": _relative(limit, max(0, offset - limit)) if offset > 0 else None,
+    }
+
+
+def _absolute_with_offset(request: Request, offset: int, limit: int) -> str:
+    query = dict(request.query_params) | {"offset": str(offset), "limit": str(limit)}
+    path = request.scope.get("hedgerow.original_path", request.url.path)
+    return str(request.url.replace(path=path, query=urlencode(query)))
+
+
+def _persons_links(request: Request, *, count: int, limit: int, offset: int) -> tuple[str | None, str | None]:
+    next_url = _absolute_with_offset(request, offset + limit, limit) if count >= limit else None
+    back = offset - limit
+    if back < 0:
+        previous_url = None
+    elif back == 0:
+        # PostHog leaves an offset of 0 unwritten, so page 2's `previous` repeats the current URL.
+        path = request.scope.get("hedgerow.original_path", request.url.path)
+        previous_url = str(request.url.replace(path=path))
+    else:
+        previous_url = _absolute_with_offset(request, back, limit)
+    return next_url, previous_url
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _flatten(f"{prefix}.{key}", inner, out)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            _flatten(f"{prefix}.{index}", inner, out)
+    else:
+        out[prefix] = value
+
+
+def _csv_row(person: CohortPersonOut) -> dict[str, Any]:
+    data = person.model_dump(mode="json")
+    properties = dict(data["properties"])
+    data["email"] = properties.pop("email", None)
+    data["properties"] = properties
+    for key in CSV_DROPPED:
+        data.pop(key, None)
+    ordered = {key: data.pop(key) for key in CSV_LEADING if key in data} | data
+    flat: dict[str, Any] = {}
+    for key, value in ordered.items():
+        if isinstance(value, dict | list):
+            _flatten(key, value, flat)
+        else:
+            flat[key] = value
+    return flat
+
+
+def _render_csv(people: list[CohortPersonOut]) -> str:
+    rows = [_csv_row(p) for p in people]
+    header: dict[str, None] = {}
+    for row in rows:
+        header.update(dict.fromkeys(row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(header), extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+    return buffer.getvalue()
+
+
+@router.get("/persons", summary="Members of a cohort (JSON or CSV)")
+def cohort_persons(
+    request: Request, cohort_id: str, ctx: CohortsRead, session: SessionDep, store: StoreDep
+) -> Any:
+    require_scopes(ctx, "person:read")
+    fmt = check_format(request, ("json", "csv"))
+    wants_csv = fmt == "csv" or "text/csv" in request.headers.get("accept", "")
+    if wants_csv and "limit" not in request.query_params:
+        limit, offset = CSV_EXPORT_LIMIT, 0
+    else:
+        limit, offset = page_window(request)
+    people = members.cohort_persons(
+        session,
+        project=ctx.project,
+        cohort_id=parse_cohort_id(cohort_id),
+        store=store,
+        limit=limit,
+        offset=offset,
+        search=request.query_params.get("search"),
+        properties=parse_property_filters(request.query_params.get("properties")),
+    )
+    if wants_csv:
+        return Response(_render_csv(people), media_type="text/csv")
+    next_url, previous_url = _persons_links(request, count=len(people), limit=limit, offset=offset)
+    return {
+        "results": [p.model_dump(mode="json") for p in people],
+        "next": next_url,
+        "previous": previous_url,
+    }
