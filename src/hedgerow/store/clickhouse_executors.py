@@ -6,13 +6,12 @@ with `final = 1`, so reads of ReplacingMergeTree tables never see a row twice.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from hedgerow.store.clickhouse_values import decoder, json_row, normalise, render_param
+from hedgerow.store.clickhouse_values import decode_json_compact, json_row, normalise, render_param
 
 READ_SETTINGS = {"final": 1}
 
@@ -52,14 +51,7 @@ class ChdbExecutor:
         self._run(sql, params, "CSV")
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        raw = self._run(sql, params, "JSONCompact").bytes()
-        if not raw:
-            return []
-        body = json.loads(raw)
-        decoders = [decoder(column["type"]) for column in body["meta"]]
-        return [
-            tuple(decode(value) for decode, value in zip(decoders, row, strict=True)) for row in body["data"]
-        ]
+        return decode_json_compact(self._run(sql, params, "JSONCompact").bytes())
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         # JSONEachRow data is encoded by json.dumps, so values never become SQL text.

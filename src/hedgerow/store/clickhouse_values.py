@@ -113,6 +113,15 @@ def _identity(value: Any) -> Any:
     return value
 
 
+def decode_json_compact(raw: bytes) -> list[tuple[Any, ...]]:
+    """Rows of a JSONCompact result, each value decoded by its column's type."""
+    if not raw:
+        return []
+    body = json.loads(raw)
+    decoders = [decoder(column["type"]) for column in body["meta"]]
+    return [tuple(decode(value) for decode, value in zip(decoders, row, strict=True)) for row in body["data"]]
+
+
 def normalise(value: Any) -> Any:
     """A clickhouse-connect value in the store's conventions (UUIDs as text, aware UTC datetimes)."""
     if isinstance(value, uuid.UUID):

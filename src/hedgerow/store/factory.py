@@ -9,11 +9,17 @@ from hedgerow.store.base import AnalyticsStore
 
 
 def duckdb_path(analytics_url: str) -> Path:
-    """`duckdb:///abs/path.duckdb` (or `duckdb://relative/path`) -> the file path."""
-    rest = analytics_url.split("://", 1)[1]
-    if not rest:
+    """The file a `duckdb://` URL names, read the way SQLAlchemy reads `sqlite://` URLs.
+
+    `duckdb:////abs/events.duckdb` is absolute and `duckdb:///rel/events.duckdb` relative to the
+    working directory, exactly like HEDGEROW_DATABASE_URL's `sqlite:///` form, so both settings
+    read the same way; `duckdb://rel/events.duckdb` is accepted as relative too.
+    """
+    rest = unquote(analytics_url.split("://", 1)[1])
+    path = rest[1:] if rest.startswith("/") else rest
+    if not path:
         raise ValueError(f"duckdb URL without a file path: {analytics_url!r}")
-    return Path(unquote(rest))
+    return Path(path)
 
 
 def open_store(analytics_url: str) -> AnalyticsStore:
