@@ -84,6 +84,8 @@ def hedgerow(database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("HEDGEROW_DATA_DIR", str(data_dir))
     monkeypatch.setenv("HEDGEROW_DATABASE_URL", database_url)
     monkeypatch.delenv("HEDGEROW_ANALYTICS_URL", raising=False)
+    # Jobs stay queued unless a test runs them (tests/integration/test_worker*.py start workers).
+    monkeypatch.setenv("HEDGEROW_EMBEDDED_WORKERS", "0")
     with HedgerowClient.start() as client:
         yield client
 

@@ -15,6 +15,8 @@ from hedgerow.db.session import make_engine, make_sessionmaker
 from hedgerow.domain.ingestion.replicator import Replicator
 from hedgerow.settings import Settings
 from hedgerow.store.factory import open_store
+from hedgerow.worker.jobs import JobContext
+from hedgerow.worker.runner import WorkerPool
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -28,9 +30,17 @@ def create_app(settings: Settings) -> FastAPI:
         # Replays what an earlier process accepted but had not yet copied, then keeps copying.
         app.state.replicator = Replicator(app.state.sessionmaker, app.state.store)
         app.state.replicator.start()
+        # Embedded mode: cohort calculations run in threads of this process, sharing its store.
+        app.state.workers = None
+        if settings.embedded_workers > 0:
+            context = JobContext(app.state.sessionmaker, app.state.store, settings)
+            app.state.workers = WorkerPool(context, threads=settings.embedded_workers)
+            app.state.workers.start()
         try:
             yield
         finally:
+            if app.state.workers is not None:
+                app.state.workers.stop()
             app.state.replicator.stop()
             app.state.store.close()
             engine.dispose()

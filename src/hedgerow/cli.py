@@ -137,6 +137,38 @@ def cmd_serve(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_worker(args: argparse.Namespace) -> None:
+    """Scale-out: claim and run background jobs from the shared metadata store until stopped."""
+    import signal
+    import threading
+
+    from hedgerow.store.factory import open_store
+    from hedgerow.worker.jobs import JobContext
+    from hedgerow.worker.runner import WorkerPool
+
+    settings = _settings()
+    _prepare(settings)
+    try:
+        store = open_store(settings.analytics_url)
+    except Exception as exc:  # DuckDB files admit one process: the server's embedded workers.
+        sys.stderr.write(f"hedgerow: cannot open the analytics store: {exc}\n")
+        raise SystemExit(1) from None
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    pool = WorkerPool(
+        JobContext(make_sessionmaker(make_engine(settings.database_url)), store, settings),
+        threads=args.threads,
+    )
+    pool.start()
+    print(f"Hedgerow worker running {args.threads} thread(s)", flush=True)
+    try:
+        stopped.wait()
+    finally:
+        pool.stop()
+        store.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hedgerow", description="Product analytics that speaks PostHog's API."
@@ -172,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     plist = proj.add_parser("list", help="list projects")
     plist.add_argument("--json", action="store_true")
     plist.set_defaults(func=cmd_projects_list)
+
+    worker = sub.add_parser("worker", help="run background jobs (cohort calculations) for scale-out")
+    worker.add_argument("--threads", type=int, default=2, help="worker threads in this process")
+    worker.set_defaults(func=cmd_worker)
 
     migrate = sub.add_parser("migrate", help="apply metadata store migrations")
     migrate.set_defaults(func=cmd_migrate)

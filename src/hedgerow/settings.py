@@ -40,6 +40,48 @@ class Settings(BaseSettings):
     embedded_workers: int = Field(
         default=1, ge=0, description="Background worker threads inside `hedgerow serve` (0 = none)."
     )
+    job_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a job stays leased without a heartbeat before another worker may retry it.",
+    )
+    job_retry_base_seconds: float = Field(
+        default=1800.0,
+        ge=0,
+        description="Back-off before retrying a failed job: this many seconds times 2^(attempts - 1).",
+    )
+    job_max_attempts: int = Field(
+        default=20,
+        ge=1,
+        description="Attempts after which a failing job is given up (its cohort is released).",
+    )
+    worker_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often an idle worker looks for new jobs."
+    )
+    cohort_recalculate_minutes: float = Field(
+        default=15.0,
+        gt=0,
+        description="Dynamic cohorts last calculated longer ago than this are recalculated periodically.",
+    )
+    cohort_error_backoff_minutes: float = Field(
+        default=30.0,
+        ge=0,
+        description="Periodic recalculation of a failing cohort waits this many minutes times 2^errors.",
+    )
+    cohort_max_errors: int = Field(
+        default=20, ge=0, description="Cohorts with more consecutive calculation errors are not recalculated."
+    )
+    scheduler_interval_seconds: float = Field(
+        default=60.0, gt=0, description="How often the scheduler looks for cohorts due for recalculation."
+    )
+    scheduler_batch_size: int = Field(
+        default=5, ge=1, description="At most this many cohort recalculations are queued per scheduler run."
+    )
+    cohort_stuck_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="A cohort calculating for longer than this with no live job is released and retried.",
+    )
 
     @field_validator("log_level")
     @classmethod

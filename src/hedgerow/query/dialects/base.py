@@ -16,7 +16,6 @@ import sqlglot
 
 from hedgerow.query.plan import (
     CohortMembers,
-    CompareOp,
     EventMatch,
     EventSequence,
     Except,
@@ -274,8 +273,14 @@ def json_path_key(key: str) -> str:
     return "$." + json.dumps(key)
 
 
-def compare_ops() -> dict[str, str]:
-    return dict(SQL_OPS)
+def dialect_named(name: str) -> Dialect:
+    """The dialect an analytics store names (`store.dialect`)."""
+    if name == "duckdb":
+        from hedgerow.query.dialects.duckdb import DIALECT as DUCKDB
 
+        return DUCKDB
+    if name == "clickhouse":
+        from hedgerow.query.dialects.clickhouse import DIALECT as CLICKHOUSE
 
-__all__ = ["CompareOp", "CompiledSQL", "Compiler", "Dialect", "compile_plan"]
+        return CLICKHOUSE
+    raise ValueError(f"no query dialect named {name!r}")

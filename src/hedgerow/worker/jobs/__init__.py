@@ -1,0 +1,33 @@
+"""Job handlers by kind: what a worker does with a claimed job, and what to do if it is given up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hedgerow.settings import Settings
+from hedgerow.store.base import AnalyticsStore
+from hedgerow.worker.queue import ClaimedJob
+
+
+@dataclass(frozen=True)
+class JobContext:
+    factory: sessionmaker[Session]
+    store: AnalyticsStore
+    settings: Settings
+
+
+class JobHandler(Protocol):
+    def run(self, ctx: JobContext, job: ClaimedJob) -> None:
+        """Do the work; raising schedules a retry with back-off."""
+
+    def give_up(self, ctx: JobContext, job: ClaimedJob, error: str) -> None:
+        """The job will not be retried again: leave nothing waiting on it."""
+
+
+def default_handlers() -> dict[str, JobHandler]:
+    from hedgerow.worker.jobs.calculate_cohort import CALCULATE_COHORT, CalculateCohort
+
+    return {CALCULATE_COHORT: CalculateCohort()}
