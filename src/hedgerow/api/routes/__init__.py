@@ -14,6 +14,5 @@ from hedgerow.api.routes.shared import router as shared_router
 from hedgerow.api.routes.sharing import router as sharing_router
 
 ROUTERS = [health.router, actions.router, dashboard_templates.router, activity_log.router]
-ROUTERS += [dashboards_router, insights_router]
 ROUTERS += [cohorts.router, cohort_members.router]
 ROUTERS += [dashboards_router, insights_router, sharing_router, shared_router]
