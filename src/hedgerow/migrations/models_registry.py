@@ -8,6 +8,7 @@ from hedgerow.domain.activity import models as activity_models
 from hedgerow.domain.cohorts import models as cohort_models
 from hedgerow.domain.dashboard_templates import models as dashboard_template_models
 from hedgerow.domain.dashboards import models as dashboard_models
+from hedgerow.domain.ingestion import models as ingestion_models
 from hedgerow.domain.insights import models as insight_models
 from hedgerow.domain.jobs import models as job_models
 from hedgerow.domain.persons import models as person_models
@@ -20,6 +21,7 @@ __all__ = [
     "cohort_models",
     "dashboard_models",
     "dashboard_template_models",
+    "ingestion_models",
     "insight_models",
     "job_models",
     "person_models",

@@ -1,0 +1,119 @@
+"""/api/projects/{project_id}/persons/ — list, retrieve, property edits, delete (scopes person:*)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from hedgerow.api.deps import Scoped, SessionDep, check_format, json_body, project_scope, validate_body
+from hedgerow.api.envelope import RequestError, limit_offset_page, page_window
+from hedgerow.domain.persons import changes, service
+from hedgerow.domain.persons.filtering import parse_property_filters
+from hedgerow.domain.persons.schemas import PersonDetailOut, PersonPropertiesPatch, PropertyUpdate
+from hedgerow.errors import InvalidInput
+
+router = APIRouter(prefix="/api/projects/{project_id}/persons", tags=["persons"])
+Persons = Annotated[Scoped, Depends(project_scope("person"))]
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _notify(request: Request) -> None:
+    replicator = getattr(request.app.state, "replicator", None)
+    if replicator is not None:
+        replicator.notify()
+
+
+@router.get("", summary="List persons")
+def list_persons(request: Request, ctx: Persons, session: SessionDep) -> dict[str, Any]:
+    check_format(request)
+    limit, offset = page_window(request)
+    query = request.query_params
+    page = service.list_persons(
+        session,
+        project_id=ctx.project.id,
+        distinct_id=query.get("distinct_id"),
+        email=query.get("email"),
+        search=query.get("search"),
+        properties=parse_property_filters(query.get("properties")),
+        limit=limit,
+        offset=offset,
+    )
+    body = limit_offset_page(request, count=page.count, results=page.results, limit=limit, offset=offset)
+    # PostHog counts only when asked to (`include_total`); the list is otherwise next/previous only.
+    if query.get("include_total", "").lower() not in _TRUE:
+        body.pop("count")
+    return body
+
+
+@router.post("", summary="Persons are created by capturing events")
+def create_person(ctx: Persons) -> Response:
+    raise RequestError(405, 'Method "POST" not allowed.', code="method_not_allowed")
+
+
+@router.post("/bulk_delete", status_code=202, summary="Delete up to 1000 persons")
+async def bulk_delete(request: Request, ctx: Persons, session: SessionDep) -> Response:
+    data = await json_body(request)
+    if not isinstance(data, dict):
+        raise InvalidInput("Invalid data. Expected a dictionary.")
+    distinct_ids = [str(v) for v in data.get("distinct_ids") or []]
+    ids = [str(v) for v in data.get("ids") or []]
+    changes.bulk_delete_persons(session, project_id=ctx.project.id, distinct_ids=distinct_ids, uuids=ids)
+    _notify(request)
+    return Response(status_code=202)
+
+
+@router.get("/{person_id}", summary="Retrieve a person (by primary key or UUID)")
+def retrieve_person(request: Request, person_id: str, ctx: Persons, session: SessionDep) -> PersonDetailOut:
+    check_format(request)
+    return service.get_person(session, project_id=ctx.project.id, person_id=person_id)
+
+
+async def _set_properties(request: Request, person_id: str, ctx: Scoped, session: SessionDep) -> Response:
+    body, _ = validate_body(PersonPropertiesPatch, await json_body(request))
+    changes.set_person_properties(
+        session, project_id=ctx.project.id, person_id=person_id, properties=body.properties
+    )
+    _notify(request)
+    return Response(status_code=202)
+
+
+@router.patch("/{person_id}", status_code=202, summary="Set person properties ($set)")
+async def patch_person(request: Request, person_id: str, ctx: Persons, session: SessionDep) -> Response:
+    return await _set_properties(request, person_id, ctx, session)
+
+
+@router.put("/{person_id}", status_code=202, summary="Set person properties ($set)")
+async def put_person(request: Request, person_id: str, ctx: Persons, session: SessionDep) -> Response:
+    return await _set_properties(request, person_id, ctx, session)
+
+
+@router.post("/{person_id}/update_property", status_code=202, summary="Set one person property")
+async def update_property(request: Request, person_id: str, ctx: Persons, session: SessionDep) -> Response:
+    body, _ = validate_body(PropertyUpdate, await json_body(request))
+    changes.set_person_properties(
+        session, project_id=ctx.project.id, person_id=person_id, properties={body.key: body.value}
+    )
+    _notify(request)
+    return Response(status_code=202)
+
+
+@router.post("/{person_id}/delete_property", status_code=201, summary="Remove one person property")
+async def delete_property(
+    request: Request, person_id: str, ctx: Persons, session: SessionDep
+) -> JSONResponse:
+    data = await json_body(request)
+    key = data.get("$unset") if isinstance(data, dict) else None
+    if not isinstance(key, str) or not key:
+        raise InvalidInput("This field is required.", code="required", attr="$unset")
+    changes.delete_person_property(session, project_id=ctx.project.id, person_id=person_id, key=key)
+    _notify(request)
+    return JSONResponse({"success": True}, status_code=201)
+
+
+@router.delete("/{person_id}", status_code=202, summary="Delete a person")
+def delete_person(request: Request, person_id: str, ctx: Persons, session: SessionDep) -> Response:
+    changes.delete_person(session, project_id=ctx.project.id, person_id=person_id)
+    _notify(request)
+    return Response(status_code=202)

@@ -1,0 +1,107 @@
+"""Changing persons from the persons API: property edits go through ingestion as `$set` /
+`$delete_person_property` events (as PostHog does); deletion removes the person and replicates
+deleted versions of it and its distinct ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from hedgerow.db.types import uuid7
+from hedgerow.domain.ingestion.events import CapturedEvent
+from hedgerow.domain.ingestion.outbox import write_outbox
+from hedgerow.domain.ingestion.service import ingest_events
+from hedgerow.domain.persons.batch import LiveDistinctId, LivePerson, PersonBatch
+from hedgerow.domain.persons.models import Person, PersonDistinctId
+from hedgerow.domain.persons.presentation import ordered_distinct_ids
+from hedgerow.domain.persons.service import distinct_ids_by_person, find_person
+from hedgerow.errors import InvalidInput
+from hedgerow.store.base import DistinctIdVersion, PersonVersion
+
+MAX_BULK_DELETE = 1000
+
+
+def _send_person_event(session: Session, person: Person, event: str, properties: dict[str, Any]) -> None:
+    ids = ordered_distinct_ids(distinct_ids_by_person(session, [person.id]).get(person.id, []))
+    if not ids:
+        return
+    now = datetime.now(UTC)
+    captured = CapturedEvent(str(uuid7()), event, ids[0], properties, now)
+    ingest_events(session, project_id=person.project_id, events=[captured], now=now)
+
+
+def set_person_properties(
+    session: Session, *, project_id: int, person_id: str, properties: dict[str, Any]
+) -> None:
+    person = find_person(session, project_id=project_id, person_id=person_id)
+    _send_person_event(session, person, "$set", {"$set": properties})
+
+
+def delete_person_property(session: Session, *, project_id: int, person_id: str, key: str) -> None:
+    person = find_person(session, project_id=project_id, person_id=person_id)
+    _send_person_event(session, person, "$delete_person_property", {"$unset": [key]})
+
+
+def _delete_rows(session: Session, project_id: int, persons: Sequence[Person]) -> None:
+    if not persons:
+        return
+    batch = PersonBatch(session, project_id)
+    id_rows = session.execute(
+        select(PersonDistinctId.distinct_id, PersonDistinctId.version, PersonDistinctId.person_id).where(
+            PersonDistinctId.person_id.in_([p.id for p in persons])
+        )
+    ).all()
+    uuids = {p.id: p.uuid for p in persons}
+    dead_persons: list[LivePerson] = []
+    for p in persons:
+        dead_persons.append(
+            LivePerson(
+                p.id, p.uuid, dict(p.properties), p.is_identified, p.created_at, p.version + 1, deleted=True
+            )
+        )
+    dead_ids = [
+        LiveDistinctId(None, distinct_id, dead_persons[0], version + 1) for distinct_id, version, _ in id_rows
+    ]
+    session.execute(delete(PersonDistinctId).where(PersonDistinctId.person_id.in_(list(uuids))))
+    session.execute(delete(Person).where(Person.id.in_(list(uuids))))
+    batch.bury(dead_persons, dead_ids)
+    write_outbox(
+        session,
+        project_id=project_id,
+        persons=[
+            PersonVersion(project_id, p.uuid, "{}", p.is_identified, p.created_at, p.version, is_deleted=True)
+            for p in dead_persons
+        ],
+        distinct_ids=[
+            DistinctIdVersion(project_id, distinct_id, uuids[pk], version + 1, is_deleted=True)
+            for distinct_id, version, pk in id_rows
+        ],
+    )
+
+
+def delete_person(session: Session, *, project_id: int, person_id: str) -> None:
+    person = find_person(session, project_id=project_id, person_id=person_id)
+    _delete_rows(session, project_id, [person])
+
+
+def bulk_delete_persons(
+    session: Session, *, project_id: int, distinct_ids: Sequence[str] = (), uuids: Sequence[str] = ()
+) -> None:
+    if not distinct_ids and not uuids:
+        raise InvalidInput("You must provide either distinct_ids or ids.")
+    if len(distinct_ids) > MAX_BULK_DELETE or len(uuids) > MAX_BULK_DELETE:
+        raise InvalidInput(f"You can only pass {MAX_BULK_DELETE} ids at a time.")
+    query = select(Person).where(Person.project_id == project_id)
+    if distinct_ids:
+        owners = select(PersonDistinctId.person_id).where(
+            PersonDistinctId.project_id == project_id, PersonDistinctId.distinct_id.in_(list(distinct_ids))
+        )
+        query = query.where(Person.id.in_(owners))
+    else:
+        query = query.where(Person.uuid.in_([u.lower() for u in uuids]))
+    _delete_rows(session, project_id, list(session.scalars(query)))

@@ -1,0 +1,163 @@
+"""The persons REST API: list filters and paging, retrieve, property edits, deletion, scopes."""
+
+from __future__ import annotations
+
+import json
+
+from hedgerow.store.base import CompiledQuery
+from tests.integration.test_persons_merges import by_distinct_id, persons, send
+from tests.support import HedgerowClient, assert_error
+
+
+def _seed(hedgerow: HedgerowClient) -> None:
+    send(
+        hedgerow,
+        {"event": "a", "distinct_id": "ann", "timestamp": "2026-01-01T00:00:00Z",
+         "$set": {"email": "ann@example.com", "age": 31, "vip": True}},
+        {"event": "a", "distinct_id": "bob", "timestamp": "2026-01-02T00:00:00Z",
+         "$set": {"email": "bob@corp.io", "age": "25"}},
+        {"event": "a", "distinct_id": "3f1c6c4e-1111-4222-8333-444455556666",
+         "timestamp": "2026-01-03T00:00:00Z"},
+    )  # fmt: skip
+
+
+def _ids(response: object) -> list[str]:
+    return [p["distinct_ids"][0] for p in response.json()["results"]]  # type: ignore[attr-defined]
+
+
+def test_list_newest_first_without_count_unless_asked(hedgerow: HedgerowClient) -> None:
+    _seed(hedgerow)
+    response = hedgerow.get(hedgerow.api("persons"))
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"next", "previous", "results"}
+    assert _ids(response) == ["3f1c6c4e-1111-4222-8333-444455556666", "bob", "ann"]
+    uuid_only = body["results"][0]
+    assert uuid_only["name"].isdigit()  # no email and no readable distinct id: PostHog shows the pk
+    counted = hedgerow.get(hedgerow.api("persons"), params={"include_total": "true"}).json()
+    assert counted["count"] == 3
+
+
+def test_paging_links(hedgerow: HedgerowClient) -> None:
+    _seed(hedgerow)
+    first = hedgerow.get(hedgerow.api("persons"), params={"limit": 2}).json()
+    assert len(first["results"]) == 2 and first["previous"] is None
+    assert first["next"].endswith(f"/api/projects/{hedgerow.project_id}/persons/?limit=2&offset=2")
+    second = hedgerow.http.get(first["next"], headers={"Authorization": f"Bearer {hedgerow.key}"}).json()
+    assert [p["distinct_ids"] for p in second["results"]] == [["ann"]] and second["next"] is None
+
+
+def test_filters(hedgerow: HedgerowClient) -> None:
+    _seed(hedgerow)
+    url = hedgerow.api("persons")
+    assert _ids(hedgerow.get(url, params={"distinct_id": "bob"})) == ["bob"]
+    assert _ids(hedgerow.get(url, params={"email": "ann@example.com"})) == ["ann"]
+    assert _ids(hedgerow.get(url, params={"search": "CORP"})) == ["bob"]
+    assert _ids(hedgerow.get(url, params={"search": "an"})) == ["ann"]
+    assert _ids(hedgerow.get(url, params={"search": "3f1c6c4e"})) == ["3f1c6c4e-1111-4222-8333-444455556666"]
+
+    def props(*filters: dict[str, object]) -> list[str]:
+        return _ids(hedgerow.get(url, params={"properties": json.dumps(list(filters))}))
+
+    assert props({"key": "email", "value": "bob@corp.io", "operator": "exact", "type": "person"}) == ["bob"]
+    assert props({"key": "age", "value": ["31", 25], "operator": "exact", "type": "person"}) == ["bob", "ann"]
+    assert props({"key": "vip", "value": "true", "type": "person"}) == ["ann"]
+    assert props({"key": "email", "value": "EXAMPLE", "operator": "icontains", "type": "person"}) == ["ann"]
+    assert props({"key": "email", "operator": "is_set", "type": "person"}) == ["bob", "ann"]
+    assert props({"key": "email", "value": "ann@example.com", "operator": "is_not", "type": "person"}) == [
+        "3f1c6c4e-1111-4222-8333-444455556666",
+        "bob",
+    ]
+    assert props({"key": "age", "value": 30, "operator": "gt", "type": "person"}) == ["ann"]
+    bad = hedgerow.get(url, params={"properties": "{not json"})
+    assert_error(bad, 400, type="validation_error", code="invalid_input", attr="properties")
+
+
+def test_retrieve_by_pk_or_uuid(hedgerow: HedgerowClient) -> None:
+    _seed(hedgerow)
+    listed = by_distinct_id(hedgerow, "ann")
+    by_uuid = hedgerow.get(hedgerow.api("persons") + listed["uuid"] + "/")
+    assert by_uuid.status_code == 200
+    detail = by_uuid.json()
+    assert isinstance(detail["id"], int) and detail["uuid"] == listed["uuid"]
+    assert detail["name"] == "ann@example.com" and detail["distinct_ids"] == ["ann"]
+    assert hedgerow.get(hedgerow.api("persons") + f"{detail['id']}/").json() == detail
+    missing = hedgerow.get(hedgerow.api("persons") + "00000000-0000-0000-0000-000000000000/")
+    assert_error(missing, 404, type="invalid_request", code="not_found")
+
+
+def test_property_edits_go_through_ingestion(hedgerow: HedgerowClient) -> None:
+    _seed(hedgerow)
+    person = by_distinct_id(hedgerow, "ann")
+    base = hedgerow.api("persons") + person["uuid"] + "/"
+    response = hedgerow.post(base + "update_property/", json={"key": "plan", "value": "pro"})
+    assert response.status_code == 202 and response.content == b""
+    assert by_distinct_id(hedgerow, "ann")["properties"]["plan"] == "pro"
+    response = hedgerow.patch(base, json={"properties": {"seats": 5}})
+    assert response.status_code == 202
+    response = hedgerow.post(base + "delete_property/", json={"$unset": "age"})
+    assert response.status_code == 201 and response.json() == {"success": True}
+    props = by_distinct_id(hedgerow, "ann")["properties"]
+    assert props["seats"] == 5 and "age" not in props
+    missing = hedgerow.post(base + "update_property/", json={"value": 1})
+    assert_error(missing, 400, type="validation_error", code="required", attr="key")
+    events = hedgerow.get(hedgerow.api("events"), params={"distinct_id": "ann"}).json()["results"]
+    assert [e["event"] for e in events][:3] == ["$delete_person_property", "$set", "$set"]
+    # The analytics replica holds the same properties.
+    rows = hedgerow.app.state.store.query(
+        CompiledQuery(
+            "SELECT properties FROM persons_latest WHERE id = CAST($id AS UUID)", {"id": person["uuid"]}
+        )
+    )
+    assert json.loads(rows[0][0]) == props
+
+
+def test_delete_person_and_revive(hedgerow: HedgerowClient) -> None:
+    _seed(hedgerow)
+    person = by_distinct_id(hedgerow, "bob")
+    response = hedgerow.delete(hedgerow.api("persons") + person["uuid"] + "/")
+    assert response.status_code == 202
+    assert _ids(hedgerow.get(hedgerow.api("persons"))) == ["3f1c6c4e-1111-4222-8333-444455556666", "ann"]
+    hedgerow.app.state.replicator.drain()
+    store = hedgerow.app.state.store
+    gone = "SELECT count(*) FROM person_distinct_ids_latest WHERE distinct_id = 'bob'"
+    assert store.query(CompiledQuery(gone, {}))[0][0] == 0
+    # The same distinct id comes back: same UUIDv5, and the replica shows it alive again.
+    send(hedgerow, {"event": "back", "distinct_id": "bob"})
+    revived = by_distinct_id(hedgerow, "bob")
+    assert revived["uuid"] == person["uuid"]
+    hedgerow.app.state.replicator.drain()
+    assert store.query(CompiledQuery(gone, {}))[0][0] == 1
+    alive = store.query(
+        CompiledQuery(
+            "SELECT count(*) FROM persons_latest WHERE id = CAST($id AS UUID)", {"id": person["uuid"]}
+        )
+    )
+    assert alive[0][0] == 1
+
+
+def test_bulk_delete_and_create_refused(hedgerow: HedgerowClient) -> None:
+    _seed(hedgerow)
+    response = hedgerow.post(hedgerow.api("persons") + "bulk_delete/", json={"distinct_ids": ["ann", "bob"]})
+    assert response.status_code == 202
+    assert len(persons(hedgerow)) == 1
+    refused = hedgerow.post(hedgerow.api("persons"), json={"properties": {}})
+    assert_error(refused, 405, type="invalid_request", code="method_not_allowed")
+
+
+def test_scopes(hedgerow: HedgerowClient) -> None:
+    _seed(hedgerow)
+    person = by_distinct_id(hedgerow, "ann")
+    reader = hedgerow.issue_key(["person:read"])
+    assert hedgerow.get(hedgerow.api("persons"), key=reader).status_code == 200
+    denied = hedgerow.delete(hedgerow.api("persons") + person["uuid"] + "/", key=reader)
+    assert_error(
+        denied, 403, type="authentication_error", code="permission_denied",
+        detail="API key missing required scope 'person:write'",
+    )  # fmt: skip
+    other = hedgerow.issue_key(["cohort:read"])
+    denied = hedgerow.get(hedgerow.api("persons"), key=other)
+    assert_error(
+        denied, 403, type="authentication_error", code="permission_denied",
+        detail="API key missing required scope 'person:read'",
+    )  # fmt: skip

@@ -1,0 +1,183 @@
+"""Persons as ingestion leaves them: creation, update order, $identify / $create_alias merges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hedgerow.domain.persons.identity import person_uuid
+from hedgerow.store.base import CompiledQuery
+from tests.integration.test_capture_encodings import stored_events
+from tests.support import HedgerowClient
+
+
+def send(hedgerow: HedgerowClient, *events: dict[str, Any]) -> None:
+    body = {"api_key": hedgerow.init.project_api_token, "batch": list(events)}
+    response = hedgerow.http.post("/batch/", json=body)
+    assert response.status_code == 200, response.text
+
+
+def persons(hedgerow: HedgerowClient) -> list[dict[str, Any]]:
+    response = hedgerow.get(hedgerow.api("persons"))
+    assert response.status_code == 200, response.text
+    return sorted(response.json()["results"], key=lambda p: p["created_at"])
+
+
+def by_distinct_id(hedgerow: HedgerowClient, distinct_id: str) -> dict[str, Any]:
+    response = hedgerow.get(hedgerow.api("persons"), params={"distinct_id": distinct_id})
+    [person] = response.json()["results"]
+    return person
+
+
+def test_first_event_creates_a_person_with_uuid5(hedgerow: HedgerowClient) -> None:
+    send(
+        hedgerow,
+        {
+            "event": "$pageview",
+            "distinct_id": "anon-1",
+            "uuid": "0190a6f4-0000-7000-8000-000000000001",
+            "timestamp": "2026-05-01T10:00:00Z",
+            "properties": {"$browser": "Firefox", "$set_once": {"plan": "free"}, "$set": {"plan": "trial"}},
+        },
+    )
+    [person] = persons(hedgerow)
+    assert person["id"] == person["uuid"] == person_uuid(hedgerow.project_id, "anon-1")
+    assert person["distinct_ids"] == ["anon-1"]
+    assert person["is_identified"] is False
+    assert person["created_at"] == "2026-05-01T10:00:00Z"
+    assert person["properties"] == {
+        "plan": "trial",
+        "$browser": "Firefox",
+        "$initial_browser": "Firefox",
+        "$creator_event_uuid": "0190a6f4-0000-7000-8000-000000000001",
+    }
+
+
+def test_update_order_across_events(hedgerow: HedgerowClient) -> None:
+    send(
+        hedgerow,
+        {"event": "a", "distinct_id": "u", "$set": {"x": 1, "y": 1}},
+        {"event": "b", "distinct_id": "u", "$set_once": {"x": 2, "z": 2}},
+        {"event": "c", "distinct_id": "u", "$set": {"y": 3, "w": 3}, "properties": {"$unset": ["y", "w"]}},
+    )
+    props = by_distinct_id(hedgerow, "u")["properties"]
+    assert {k: v for k, v in props.items() if not k.startswith("$")} == {"x": 1, "z": 2, "w": 3}
+
+
+def test_identify_merges_anonymous_into_identified(hedgerow: HedgerowClient) -> None:
+    send(hedgerow, {"event": "$pageview", "distinct_id": "anon", "$set": {"seen": "anon", "both": "anon"}})
+    send(hedgerow, {"event": "login", "distinct_id": "user@example.com", "$set": {"both": "user", "mail": 1}})
+    send(
+        hedgerow,
+        {
+            "event": "$identify",
+            "distinct_id": "user@example.com",
+            "properties": {"$anon_distinct_id": "anon"},
+            "$set": {"email": "user@example.com"},
+        },
+    )
+    [person] = persons(hedgerow)
+    assert person["uuid"] == person_uuid(hedgerow.project_id, "user@example.com")
+    assert sorted(person["distinct_ids"]) == ["anon", "user@example.com"]
+    assert person["is_identified"] is True
+    props = {k: v for k, v in person["properties"].items() if not k.startswith("$")}
+    assert props == {"seen": "anon", "both": "user", "mail": 1, "email": "user@example.com"}
+    assert person["name"] == "user@example.com"
+    # Events keep the person they had when ingested; both distinct ids now resolve to one person.
+    owners = {e["distinct_id"]: e["person_id"] for e in stored_events(hedgerow)}
+    assert owners["anon"] == person_uuid(hedgerow.project_id, "anon")
+
+
+def test_identify_when_neither_id_has_a_person(hedgerow: HedgerowClient) -> None:
+    send(
+        hedgerow, {"event": "$identify", "distinct_id": "new-user", "properties": {"$anon_distinct_id": "a1"}}
+    )
+    [person] = persons(hedgerow)
+    assert sorted(person["distinct_ids"]) == ["a1", "new-user"]
+    assert person["is_identified"] is True
+    assert person["uuid"] == person_uuid(hedgerow.project_id, "new-user")
+
+
+def test_identify_adds_the_anonymous_id_to_an_existing_person(hedgerow: HedgerowClient) -> None:
+    send(hedgerow, {"event": "x", "distinct_id": "known"})
+    send(
+        hedgerow, {"event": "$identify", "distinct_id": "known", "properties": {"$anon_distinct_id": "fresh"}}
+    )
+    [person] = persons(hedgerow)
+    assert sorted(person["distinct_ids"]) == ["fresh", "known"] and person["is_identified"] is True
+
+
+def test_alias_merges_alias_into_the_event_distinct_id(hedgerow: HedgerowClient) -> None:
+    send(hedgerow, {"event": "x", "distinct_id": "previous", "$set": {"p": 1}})
+    send(hedgerow, {"event": "y", "distinct_id": "new-id", "$set": {"n": 1}})
+    send(
+        hedgerow,
+        {"event": "$create_alias", "distinct_id": "previous", "properties": {"alias": "new-id"}},
+    )
+    [person] = persons(hedgerow)
+    assert person["uuid"] == person_uuid(hedgerow.project_id, "previous")
+    assert sorted(person["distinct_ids"]) == ["new-id", "previous"]
+
+
+def test_already_identified_person_is_not_merged(hedgerow: HedgerowClient) -> None:
+    send(
+        hedgerow,
+        {"event": "$identify", "distinct_id": "alice", "properties": {"$anon_distinct_id": "a-anon"}},
+    )
+    send(
+        hedgerow, {"event": "$identify", "distinct_id": "bob", "properties": {"$anon_distinct_id": "b-anon"}}
+    )
+    send(hedgerow, {"event": "$identify", "distinct_id": "bob", "properties": {"$anon_distinct_id": "alice"}})
+    assert len(persons(hedgerow)) == 2
+    send(hedgerow, {"event": "$merge_dangerously", "distinct_id": "bob", "properties": {"alias": "alice"}})
+    [person] = persons(hedgerow)
+    assert sorted(person["distinct_ids"]) == ["a-anon", "alice", "b-anon", "bob"]
+
+
+def test_illegal_ids_are_never_merged(hedgerow: HedgerowClient) -> None:
+    send(hedgerow, {"event": "x", "distinct_id": "real-user"})
+    send(
+        hedgerow,
+        {"event": "$identify", "distinct_id": "real-user", "properties": {"$anon_distinct_id": "null"}},
+    )
+    send(hedgerow, {"event": "$create_alias", "distinct_id": "real-user", "properties": {"alias": '"Guest"'}})
+    [person] = persons(hedgerow)
+    assert person["distinct_ids"] == ["real-user"] and person["is_identified"] is False
+
+
+def test_identify_without_anon_id_does_not_identify(hedgerow: HedgerowClient) -> None:
+    send(hedgerow, {"event": "$identify", "distinct_id": "server-side", "$set": {"a": 1}})
+    person = by_distinct_id(hedgerow, "server-side")
+    assert person["is_identified"] is False and person["properties"]["a"] == 1
+
+
+def test_personless_events_create_no_person(hedgerow: HedgerowClient) -> None:
+    send(
+        hedgerow,
+        {
+            "event": "x",
+            "distinct_id": "ghost",
+            "properties": {"$process_person_profile": False, "$set": {"a": 1}},
+        },
+    )
+    assert persons(hedgerow) == []
+    [event] = stored_events(hedgerow)
+    assert event["person_id"] == person_uuid(hedgerow.project_id, "ghost")
+
+
+def test_merge_within_one_batch_and_replica_agrees(hedgerow: HedgerowClient) -> None:
+    send(
+        hedgerow,
+        {"event": "a", "distinct_id": "anon", "$set": {"k": "anon"}},
+        {"event": "b", "distinct_id": "user", "$set": {"k": "user"}},
+        {"event": "$identify", "distinct_id": "user", "properties": {"$anon_distinct_id": "anon"}},
+    )
+    [person] = persons(hedgerow)
+    hedgerow.app.state.replicator.drain()
+    rows = hedgerow.app.state.store.query(
+        CompiledQuery(
+            "SELECT distinct_id, person_id FROM person_distinct_ids_latest ORDER BY distinct_id", {}
+        )
+    )
+    assert [(d, str(p)) for d, p in rows] == [("anon", person["uuid"]), ("user", person["uuid"])]
+    latest = hedgerow.app.state.store.query(CompiledQuery("SELECT id FROM persons_latest", {}))
+    assert [str(r[0]) for r in latest] == [person["uuid"]]
