@@ -138,6 +138,9 @@ def test_a_deleted_person_disappears_and_stale_versions_do_not_bring_it_back(sto
     store.append_person_versions([person(P1, 2, deleted=True)])
     store.append_person_versions([person(P1, 1, email="a@x.com")])
     assert set(latest_persons(store)) == {P2}
+    # Deletion is a version like any other: a later version brings the person back.
+    store.append_person_versions([person(P1, 3, email="back@x.com")])
+    assert latest_persons(store)[P1] == {"version": 3, "email": "back@x.com"}
 
 
 def test_a_distinct_id_moves_between_persons(store: AnalyticsStore) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -109,14 +110,7 @@ class DuckDBStore:
 
     # --- writes -------------------------------------------------------------------------------
     def _insert_arrow(self, table: pa.Table, insert_sql: str) -> None:
-        def insert(conn: duckdb.DuckDBPyConnection) -> None:
-            conn.register(_BATCH, table)
-            try:
-                conn.execute(insert_sql)
-            finally:
-                conn.unregister(_BATCH)
-
-        self._writer.submit(insert)
+        self._writer.submit_batch(insert_sql, table, partial(_insert_tables, insert_sql))
 
     def append_events(self, rows: Sequence[EventRow]) -> None:
         if not rows:
@@ -282,6 +276,15 @@ class DuckDBStore:
             )
         )
         return int(rows[0][0])
+
+
+def _insert_tables(insert_sql: str, conn: duckdb.DuckDBPyConnection, tables: list[pa.Table]) -> None:
+    """One INSERT for every batch queued for the same table (their schemas are identical)."""
+    conn.register(_BATCH, tables[0] if len(tables) == 1 else pa.concat_tables(tables))
+    try:
+        conn.execute(insert_sql)
+    finally:
+        conn.unregister(_BATCH)
 
 
 def _uuids_as_text(row: tuple[Any, ...], columns: list[int]) -> tuple[Any, ...]:

@@ -4,6 +4,10 @@ DuckDB allows a single writer per file, and a commit costs a WAL sync whatever i
 hand their write to the writer thread and block; the thread takes everything queued at that
 moment, runs it in one transaction, commits, and only then releases the callers. So a call that
 returns knows its rows are durable, and N concurrent calls cost far fewer than N commits.
+
+Appends to the same table go further: queued batches under one key are applied by a single
+statement, because a statement's fixed cost (for events, the duplicate check against everything
+stored) dominates small batches.
 """
 
 from __future__ import annotations
@@ -26,7 +30,10 @@ class TransactionalConnection(Protocol):
 
 @dataclass
 class _Request(Generic[T]):
-    op: Callable[[Any], T]
+    op: Callable[[Any], T] | None = None
+    batch_key: str | None = None
+    payload: Any = None
+    apply_batch: Callable[[Any, list[Any]], None] | None = None
     future: Future[T] = field(default_factory=Future)
 
 
@@ -47,7 +54,13 @@ class GroupCommitWriter:
 
     def submit(self, op: Callable[[Any], T]) -> T:
         """Run `op(conn)` inside a transaction; return its result once the transaction committed."""
-        request: _Request[T] = _Request(op)
+        return self._enqueue(_Request(op=op))
+
+    def submit_batch(self, key: str, payload: Any, apply: Callable[[Any, list[Any]], None]) -> None:
+        """Write `payload` through `apply(conn, payloads)`, together with payloads queued under `key`."""
+        self._enqueue(_Request[None](batch_key=key, payload=payload, apply_batch=apply))
+
+    def _enqueue(self, request: _Request[T]) -> T:
         with self._close_lock:
             if self._closed:
                 raise RuntimeError("the analytics store is closed")
@@ -83,12 +96,24 @@ class GroupCommitWriter:
                 return
 
     def _commit(self, group: list[_Request[Any]]) -> None:
-        results: list[Any] = []
+        batches: dict[str, list[_Request[Any]]] = {}
+        singles: list[_Request[Any]] = []
+        for request in group:
+            if request.batch_key is None:
+                singles.append(request)
+            else:
+                batches.setdefault(request.batch_key, []).append(request)
+        results: dict[int, Any] = {}
         try:
             self._conn.execute("BEGIN TRANSACTION")
             try:
-                for request in group:
-                    results.append(request.op(self._conn))
+                for requests in batches.values():
+                    apply = requests[0].apply_batch
+                    assert apply is not None
+                    apply(self._conn, [request.payload for request in requests])
+                for request in singles:
+                    assert request.op is not None
+                    results[id(request)] = request.op(self._conn)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -104,5 +129,5 @@ class GroupCommitWriter:
             return
         self.transactions += 1
         self.operations += len(group)
-        for request, result in zip(group, results, strict=True):
-            request.future.set_result(result)
+        for request in group:
+            request.future.set_result(results.get(id(request)))
