@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -111,3 +114,31 @@ def test_cli_commands_leave_the_analytics_store_alone(
     assert "personal_api_key" in json.loads(capsys.readouterr().out)
     main(["projects", "list", "--json"])
     assert not (data_dir / "events.duckdb").exists()
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from datetime import UTC, datetime
+from hedgerow.store.base import EventRow
+from hedgerow.store.factory import open_store
+
+store = open_store(sys.argv[1])
+at = datetime(2024, 1, 1, tzinfo=UTC)
+owner = "018e0000-0000-7000-8000-000000000000"
+store.append_events([
+    EventRow(f"018e0000-0000-7000-8000-{i:012d}", 1, "e", "d", owner, "{}", at, at) for i in range(1000)
+])
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_rows_are_durable_once_append_returns(tmp_path: Path) -> None:
+    """A process killed right after append_events returned loses none of those rows."""
+    url = f"duckdb:///{tmp_path / 'events.duckdb'}"
+    done = subprocess.run([sys.executable, "-c", KILLED_WRITER, url], check=False, timeout=120)
+    assert done.returncode == -signal.SIGKILL
+    store = open_store(url)
+    try:
+        assert store.query(CompiledQuery("SELECT count(*) FROM events", {})) == [(1000,)]
+    finally:
+        store.close()
