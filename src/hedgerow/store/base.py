@@ -17,9 +17,11 @@ Read these names, never the versioned tables behind them:
     One row per event uuid. Duplicates by ``(project_id, uuid)`` (a client retry, an outbox
     replay) are dropped at write time on DuckDB. On ClickHouse ``events`` is a
     ReplacingMergeTree keyed like PostHog's (project, day, event, distinct id, uuid) and every
-    query the store runs has the ``final = 1`` setting, so an identical re-send never counts
-    twice there either. ``person_id`` is the owner at ingestion time; to attribute an event
-    to the person who owns its distinct id *now*, join ``person_distinct_ids_latest``.
+    query the store runs has the ``final = 1`` setting, so a re-send with the same uuid, event,
+    distinct id and UTC day never counts twice there either (a "duplicate" that differs in
+    those is kept, as PostHog keeps it). ``person_id`` is the owner at ingestion time; to
+    attribute an event to the person who owns its distinct id *now*, join
+    ``person_distinct_ids_latest``.
 ``persons_latest(project_id, id, properties, is_identified, created_at, version)``
     The highest version of each person, without persons whose latest version is deleted.
 ``person_distinct_ids_latest(project_id, distinct_id, person_id, version)``
@@ -36,7 +38,16 @@ Types: ids (``uuid``, ``person_id``, ``id``) are UUIDs in the engine and ``str``
 ``JSONExtract*``); timestamps are UTC (DuckDB ``TIMESTAMPTZ`` with the session time zone pinned
 to UTC, ClickHouse ``DateTime64(6, 'UTC')``) and come back as timezone-aware datetimes;
 ``project_id``, ``cohort_id`` and ``version`` are 64-bit integers. Parameters are bound:
-``$name`` in DuckDB SQL, ``{name:Type}`` in ClickHouse SQL, values in ``CompiledQuery.params``.
+``$name`` in DuckDB SQL, ``{name:Type}`` in ClickHouse SQL, values in ``CompiledQuery.params``
+(a dict; names starting with ``_hr_`` are the store's own).
+
+Writes: every ``append_*``/static-membership call is durable when it returns. Static
+membership changes are versioned by the store's clock (microseconds, strictly increasing per
+process), so an add and a later remove apply in call order. ``replace_cohort_members`` takes
+a query selecting exactly one column, the person id, and stores its distinct values.
+
+Tests: ``tests/stores/conftest.py`` has a ``store`` fixture that runs a test once on DuckDB
+and once on chDB (ClickHouse in-process; one chDB store per process at a time).
 """
 
 from __future__ import annotations
