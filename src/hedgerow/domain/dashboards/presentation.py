@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -131,7 +132,8 @@ def present_tiles(
             run_query=apply_dashboard_filters(insight.query, run_filters),
         )
         insights.append(insight)
-    presented = {i.id: i for i in present_insights(session, project, insights, viewing, contexts)}
+    tolerant = replace(viewing, tolerant=True)
+    presented = {i.id: i for i in present_insights(session, project, insights, tolerant, contexts)}
     tiles: list[TileOut] = []
     for order, (tile, _) in enumerate(pairs):
         shown = presented.get(tile.insight_id) if tile.insight_id is not None else None

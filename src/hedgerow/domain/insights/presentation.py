@@ -15,6 +15,7 @@ from hedgerow.domain.insights.results import InsightResult, insight_result
 from hedgerow.domain.insights.schemas import DashboardTileRef, InsightBasicOut, InsightOut
 from hedgerow.domain.projects.schemas import ProjectRef, UserBasic
 from hedgerow.domain.projects.service import users_by_id
+from hedgerow.errors import InvalidInput
 from hedgerow.store.base import AnalyticsStore
 
 
@@ -26,6 +27,8 @@ class Viewing:
     mode: str = "force_cache"
     viewer_id: int | None = None
     sharing: bool = False
+    # On a dashboard one tile's bad query must not fail the others: it shows an error status instead.
+    tolerant: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,25 @@ def _users(session: Session, rows: list[Insight]) -> dict[int, UserBasic]:
     return users_by_id(session, {i for i in ids if i is not None})
 
 
+def _result(
+    session: Session, project: ProjectRef, viewing: Viewing, query: dict[str, Any] | None
+) -> InsightResult:
+    try:
+        return insight_result(
+            session,
+            viewing.store,
+            project_id=project.id,
+            timezone=project.timezone,
+            query=query,
+            mode=viewing.mode,
+        )
+    except InvalidInput as exc:
+        if not viewing.tolerant:
+            raise
+        status = {"query_async": False, "error": True, "complete": True, "error_message": exc.detail}
+        return InsightResult(timezone=project.timezone, query_status=status)
+
+
 def present_insights(
     session: Session,
     project: ProjectRef,
@@ -79,14 +101,7 @@ def present_insights(
     for row in rows:
         context = (contexts or {}).get(row.id)
         run_query = context.run_query if context else row.query
-        computed: InsightResult = insight_result(
-            session,
-            viewing.store,
-            project_id=project.id,
-            timezone=project.timezone,
-            query=run_query,
-            mode=viewing.mode,
-        )
+        computed = _result(session, project, viewing, run_query)
         refs = tiles.get(row.id, [])
         out.append(
             InsightOut(

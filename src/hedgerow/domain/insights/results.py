@@ -43,11 +43,6 @@ def parse_refresh(raw: str | None) -> str:
     return raw if raw in MODES else "force_cache"
 
 
-def for_sharing(mode: str) -> str:
-    """Shared pages never force a recalculation: every mode computes only what is missing or stale."""
-    return "blocking"
-
-
 @dataclass(frozen=True)
 class InsightResult:
     result: list[Any] | None = None
