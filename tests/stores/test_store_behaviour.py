@@ -254,8 +254,10 @@ def test_query_binds_dollar_keys_and_quotes(store: AnalyticsStore) -> None:
 
 def test_concurrent_appends_all_land_in_fewer_transactions(store: AnalyticsStore) -> None:
     threads, calls_per_thread, rows_per_call = 8, 10, 200
-    barrier = threading.Barrier(threads)
+    barrier = threading.Barrier(threads + 1)
+    writing = threading.Event()
     errors: list[BaseException] = []
+    seen: list[int] = []
     before = getattr(store, "write_transactions", None)
 
     def writer(n: int) -> None:
@@ -266,13 +268,27 @@ def test_concurrent_appends_all_land_in_fewer_transactions(store: AnalyticsStore
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
+    def reader() -> None:
+        barrier.wait()
+        while True:
+            seen.append(count_events(store))
+            if not writing.is_set():
+                return
+
     pool = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]
-    for t in pool:
+    watcher = threading.Thread(target=reader)
+    writing.set()
+    for t in [*pool, watcher]:
         t.start()
     for t in pool:
         t.join()
+    writing.clear()
+    watcher.join()
     assert errors == []
     assert count_events(store) == threads * calls_per_thread * rows_per_call
+    # A reader running alongside sees whole calls only, and never loses rows it saw.
+    assert all(n % rows_per_call == 0 for n in seen)
+    assert seen == sorted(seen)
     if before is not None:  # engines that group commits report how many transactions they ran
         transactions = store.write_transactions - before  # type: ignore[attr-defined]
         assert 0 < transactions < threads * calls_per_thread
