@@ -40,9 +40,9 @@ def event(person: str, when: str, name: str = "$pageview", project: int = 1, **p
 def seeded(store: AnalyticsStore) -> AnalyticsStore:
     store.append_events(
         [
-            event(P1, "2012-01-14 03:21:00", **{"$browser": "Chrome", "price": 5}),
-            event(P2, "2012-01-14 03:21:00", **{"$browser": "Firefox", "price": 20}),
-            event(P1, "2012-01-15 04:30:00", **{"$browser": "Chrome"}),
+            event(P1, "2012-01-14 03:21:00", **{"$browser": "Chrome", "price": 5, "$session_id": "s1"}),
+            event(P2, "2012-01-14 03:21:00", **{"$browser": "Firefox", "price": 20, "$session_id": "s2"}),
+            event(P1, "2012-01-15 04:30:00", **{"$browser": "Chrome", "$session_id": "s1"}),
             event(P3, "2012-01-13 10:00:00", name="signup"),
             event(P1, "2012-01-14 05:00:00", project=2),
         ]
@@ -90,6 +90,29 @@ def test_dau_and_several_series(seeded: AnalyticsStore) -> None:
         [0, 0, 0, 0, 0, 1, 2, 1],
     ]
     assert [s["label"] for s in out.result] == ["$pageview", "Signups", "All events"]
+
+
+@pytest.mark.parametrize(
+    ("math", "expected"),
+    [
+        ("sum", [25, 0]),
+        ("avg", [12.5, 0]),
+        ("min", [5, 0]),
+        ("max", [20, 0]),
+        ("median", [12.5, 0]),
+        ("p90", [18.5, 0]),
+    ],
+)
+def test_property_math(seeded: AnalyticsStore, math: str, expected: list[float]) -> None:
+    series = [{"kind": "EventsNode", "event": "$pageview", "math": math, "math_property": "price"}]
+    assert trends(seeded, series=series).result[0]["data"][-2:] == expected
+
+
+def test_unique_sessions_and_person_property_math(seeded: AnalyticsStore) -> None:
+    sessions = trends(seeded, series=[{"kind": "EventsNode", "event": "$pageview", "math": "unique_session"}])
+    assert sessions.result[0]["data"][-2:] == [2, 1]
+    with pytest.raises(TrendsQueryError, match="needs a math_property"):
+        trends(seeded, series=[{"kind": "EventsNode", "event": "$pageview", "math": "sum"}])
 
 
 def test_bold_number_aggregates_over_the_range(seeded: AnalyticsStore) -> None:

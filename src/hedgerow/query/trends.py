@@ -22,7 +22,18 @@ from hedgerow.query.dialects import trends_clickhouse, trends_duckdb
 
 DIALECTS: dict[str, ModuleType] = {"duckdb": trends_duckdb, "clickhouse": trends_clickhouse}
 INTERVALS = ("hour", "day", "week", "month")
-SUPPORTED_MATH = (None, "total", "dau")
+PROPERTY_MATH = {
+    "sum": None,
+    "avg": None,
+    "min": None,
+    "max": None,
+    "median": 0.5,
+    "p75": 0.75,
+    "p90": 0.9,
+    "p95": 0.95,
+    "p99": 0.99,
+}
+SUPPORTED_MATH = (None, "total", "dau", "unique_session", *PROPERTY_MATH)
 TOTAL_VALUE_DISPLAYS = frozenset(
     {"BoldNumber", "ActionsPie", "ActionsBarValue", "ActionsTable", "WorldMap", "CalendarHeatmap"}
 )
@@ -203,7 +214,22 @@ def series_list(source: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
             raise TrendsQueryError("Only EventsNode series are supported.", "series")
         if item.get("math") not in SUPPORTED_MATH:
             raise TrendsQueryError(f'Math "{item.get("math")}" is not supported.', "series")
+        if item.get("math") in PROPERTY_MATH and not isinstance(item.get("math_property"), str):
+            raise TrendsQueryError(f'Math "{item["math"]}" needs a math_property.', "series")
     return series
+
+
+def _aggregate(b: _Builder, series: Mapping[str, Any]) -> exp.Expr:
+    math = series.get("math") or "total"
+    if math == "dau":
+        return b.d.count_distinct(exp.column("person_id", table="e"))
+    if math == "unique_session":
+        return b.d.count_distinct(b.prop_value("$session_id", "event"))
+    if math in PROPERTY_MATH:
+        kind = "person" if series.get("math_property_type") == "person_properties" else "event"
+        number = b.d.to_number(b.prop_value(str(series["math_property"]), kind))
+        return b.d.aggregate(math, number, PROPERTY_MATH[math])
+    return exp.Count(this=exp.Star())
 
 
 def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, dialect: str) -> SeriesSQL:
@@ -240,12 +266,7 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
     else:
         breakdown_value = b.d.null_text()
 
-    math = series.get("math") or "total"
-    value = (
-        b.d.count_distinct(exp.column("person_id", table="e"))
-        if math == "dau"
-        else exp.Count(this=exp.Star())
-    )
+    value = _aggregate(b, series)
     query = (
         exp.select(
             exp.alias_(bucket, "bucket"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 
 NAME = "clickhouse"
@@ -86,6 +87,21 @@ def count_distinct(value: exp.Expr) -> exp.Expr:
 
 def null_text() -> exp.Expr:
     return exp.Cast(this=exp.Null(), to=exp.DataType.build("Nullable(String)", dialect="clickhouse"))
+
+
+def aggregate(name: str, value: exp.Expr, quantile: float | None) -> exp.Expr:
+    if quantile is not None:
+        # Linear interpolation over the sorted values, as DuckDB's quantile_cont does, so both
+        # engines give the same numbers (quantileExactInclusive is missing from some builds).
+        values = f"arraySort(groupArray({value.sql(dialect='clickhouse')}))"
+        pos = f"({quantile} * (length(a) - 1))"
+        low = f"a[toUInt64(floor({pos})) + 1]"
+        high = f"a[toUInt64(least(toFloat64(floor({pos}) + 1), toFloat64(length(a) - 1))) + 1]"
+        pick = f"if(length(a) = 0, NULL, {low} + ({pos} - floor({pos})) * ({high} - {low}))"
+        # arrayMap over a one-element array binds the sorted values to `a` once.
+        text = f"arrayElement(arrayMap(a -> {pick}, [{values}]), 1)"
+        return sqlglot.parse_one(text, read="clickhouse")
+    return _fn(name, value)
 
 
 def render(query: exp.Expr) -> str:

@@ -75,5 +75,11 @@ def null_text() -> exp.Expr:
     return exp.cast(exp.Null(), "text")
 
 
+def aggregate(name: str, value: exp.Expr, quantile: float | None) -> exp.Expr:
+    if quantile is not None:
+        return _fn("quantile_cont", value, exp.Literal.number(quantile))
+    return _fn(name, value)
+
+
 def render(query: exp.Expr) -> str:
     return query.sql(dialect="duckdb")
