@@ -128,6 +128,49 @@ def test_bold_number_aggregates_over_the_range(seeded: AnalyticsStore) -> None:
     assert dau.result[0]["aggregated_value"] == 2
 
 
+def test_compare_to_previous_period(seeded: AnalyticsStore) -> None:
+    current, previous = trends(seeded, dateRange={"date_from": "-7d"}, compareFilter={"compare": True}).result
+    assert (current["compare"], current["compare_label"], current["data"]) == (
+        True,
+        "current",
+        [0, 0, 0, 0, 0, 0, 2, 1],
+    )
+    assert previous["compare_label"] == "previous" and previous["data"] == [0] * 8
+    assert previous["days"] == [f"2012-01-{d:02d}" for d in range(1, 9)]
+
+
+def test_formulas(seeded: AnalyticsStore) -> None:
+    (half,) = trends(seeded, dateRange={"date_from": "-7d"}, trendsFilter={"formula": "A*0.5"}).result
+    assert half["label"] == "Formula (A*0.5)" and half["action"] is None
+    assert half["data"] == [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.5] and half["count"] == 1.5
+    series = [
+        {"kind": "EventsNode", "event": "$pageview"},
+        {"kind": "EventsNode", "event": "$pageview", "math": "dau"},
+    ]
+    nodes = {"formulaNodes": [{"formula": "A/B", "custom_name": "Views per person"}, {"formula": "(A-B)*2"}]}
+    ratio, doubled = trends(seeded, series=series, trendsFilter=nodes).result
+    assert ratio["label"] == "Views per person" and ratio["data"][-2:] == [1.0, 1.0]
+    assert ratio["data"][0] == 0.0  # nothing divided by nothing shows 0
+    assert doubled["label"] == "Formula ((A-B)*2)" and doubled["data"][-2:] == [0.0, 0.0]
+    by_browser = trends(
+        seeded, breakdownFilter={"breakdown": "$browser"}, trendsFilter={"formula": "A+1"}
+    ).result
+    assert [(s["breakdown_value"], s["data"][-2:]) for s in by_browser] == [
+        ("Chrome", [2.0, 2.0]),
+        ("Firefox", [2.0, 1.0]),
+    ]
+    bold = trends(seeded, trendsFilter={"display": "BoldNumber", "formula": "A*2"}).result[0]
+    assert bold["aggregated_value"] == 6.0 and bold["data"] is None
+    with pytest.raises(Exception, match="Formula is not valid"):
+        trends(seeded, trendsFilter={"formula": "__import__('os')"})
+
+
+def test_all_time_starts_at_the_first_event(seeded: AnalyticsStore) -> None:
+    series = trends(seeded, dateRange={"date_from": "all"}).result[0]
+    assert series["days"] == ["2012-01-13", "2012-01-14", "2012-01-15"]
+    assert series["data"] == [0, 2, 1]
+
+
 def test_weekly_and_monthly_buckets(seeded: AnalyticsStore) -> None:
     weekly = trends(seeded, interval="week", dateRange={"date_from": "-14d"}).result[0]
     assert weekly["days"] == ["2012-01-01", "2012-01-08", "2012-01-15"]

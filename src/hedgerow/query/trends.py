@@ -289,3 +289,15 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
             join_type="left",
         )
     return SeriesSQL(sql=b.d.render(query), params=b.params)
+
+
+def compile_earliest(project_id: int, dialect: str) -> SeriesSQL:
+    """The project's first event time, for `date_from: "all"`."""
+    d = DIALECTS[dialect]
+    params = {"p0": d.encode(project_id, "int")}
+    query = (
+        exp.select(exp.alias_(exp.Min(this=exp.column("timestamp")), "earliest"))
+        .from_("events")
+        .where(exp.column("project_id").eq(d.placeholder("p0", "int")))
+    )
+    return SeriesSQL(sql=d.render(query), params=params)

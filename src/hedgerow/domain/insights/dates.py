@@ -115,8 +115,15 @@ def _next(moment: datetime, interval: str) -> datetime:
 
 
 def resolve(
-    date_range: dict[str, Any] | None, interval: str, *, now: datetime, timezone: str, week_start: int = 0
+    date_range: dict[str, Any] | None,
+    interval: str,
+    *,
+    now: datetime,
+    timezone: str,
+    week_start: int = 0,
+    earliest: datetime | None = None,
 ) -> DateWindow:
+    """`earliest` is the project's first event, which `date_from: "all"` starts from."""
     tz = ZoneInfo(timezone)
     local_now = now.astimezone(tz)
     date_range = date_range or {}
@@ -127,7 +134,8 @@ def resolve(
     if raw_from in (None, ""):
         date_from = (local_now - timedelta(days=7)).replace(hour=0, minute=0, second=0, microsecond=0)
     elif raw_from == "all":
-        date_from = ALL_TIME_START.replace(tzinfo=tz)
+        start = earliest.astimezone(tz) if earliest is not None else ALL_TIME_START.replace(tzinfo=tz)
+        date_from = start.replace(hour=0, minute=0, second=0, microsecond=0)
     else:
         date_from, _, hourly_from = _parse(str(raw_from), local_now, week_start, "date_from")
         if not explicit:
@@ -199,3 +207,40 @@ def day_strings(window: DateWindow) -> list[str]:
     if window.interval == "hour":
         return [b.strftime("%Y-%m-%d %H:%M:%S") for b in window.buckets]
     return [b.strftime("%Y-%m-%d") for b in window.buckets]
+
+
+def previous_window(window: DateWindow, date_range: dict[str, Any] | None) -> DateWindow:
+    """The period before `window`, as long as it: what compare-to-previous shows.
+
+    `-Nd` ranges with N a multiple of 7 shift by N days, so weekdays line up with the current ones.
+    """
+    raw_from = str((date_range or {}).get("date_from") or "-7d")
+    weekly = re.fullmatch(r"-(\d+)d", raw_from)
+    count = len(window.buckets)
+    if window.interval == "month":
+
+        def move(moment: datetime) -> datetime:
+            return _shift(moment, count, "m")
+
+    else:
+        if (
+            window.interval == "day"
+            and weekly
+            and int(weekly[1]) % 7 == 0
+            and not (date_range or {}).get("date_to")
+        ):
+            delta = timedelta(days=int(weekly[1]))
+        else:
+            step = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}
+            delta = step.get(window.interval, timedelta(days=1)) * count
+
+        def move(moment: datetime) -> datetime:
+            return moment - delta
+
+    return DateWindow(
+        date_from=move(window.date_from),
+        date_to=move(window.date_to),
+        lower=move(window.lower),
+        buckets=[move(b) for b in window.buckets],
+        interval=window.interval,
+    )

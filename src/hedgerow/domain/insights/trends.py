@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from hedgerow.domain.insights import dates
+from hedgerow.domain.insights.formulas import apply_formulas, formula_nodes
 from hedgerow.query import trends as compiler
 from hedgerow.store.base import AnalyticsStore, CompiledQuery
 
@@ -76,6 +77,13 @@ def _ranked_breakdowns(
     return ordered, list(rest)
 
 
+def _earliest(store: AnalyticsStore, project_id: int) -> datetime | None:
+    compiled = compiler.compile_earliest(project_id, store.dialect)
+    rows = store.query(CompiledQuery(sql=compiled.sql, params=compiled.params))
+    value = rows[0][0] if rows else None
+    return value if isinstance(value, datetime) else None
+
+
 def run_trends(
     store: AnalyticsStore,
     source: Mapping[str, Any],
@@ -89,8 +97,58 @@ def run_trends(
     total_value = compiler.is_total_value(source)
     interval = "day" if total_value else (source.get("interval") or "day")
     window = dates.resolve(
-        source.get("dateRange"), interval, now=now, timezone=timezone, week_start=week_start
+        source.get("dateRange"),
+        interval,
+        now=now,
+        timezone=timezone,
+        week_start=week_start,
+        earliest=_earliest(store, project_id)
+        if (source.get("dateRange") or {}).get("date_from") == "all"
+        else None,
     )
+    periods = [_run_period(store, source, window, project_id, timezone, week_start, total_value, cohorts)]
+    if (source.get("compareFilter") or {}).get("compare"):
+        previous = dates.previous_window(window, source.get("dateRange"))
+        periods.append(
+            _run_period(store, source, previous, project_id, timezone, week_start, total_value, cohorts)
+        )
+    formulas = formula_nodes(source)
+    results: list[dict[str, Any]] = []
+    for number, period in enumerate(periods):
+        shaped = period.results
+        if formulas:
+            shaped = apply_formulas(shaped, formulas, len(compiler.series_list(source)), total_value)
+        if len(periods) > 1:
+            for item in shaped:
+                item.update(compare=True, compare_label="current" if number == 0 else "previous")
+        results.extend(shaped)
+    return TrendsOutcome(
+        result=results,
+        has_more=any(p.has_more for p in periods),
+        hogql=";\n".join(sql for p in periods for sql in p.statements),
+        date_to=dates.to_utc(window.date_to),
+        interval=interval,
+    )
+
+
+@dataclass(frozen=True)
+class _Period:
+    results: list[dict[str, Any]]
+    has_more: bool
+    statements: list[str]
+
+
+def _run_period(
+    store: AnalyticsStore,
+    source: Mapping[str, Any],
+    window: dates.DateWindow,
+    project_id: int,
+    timezone: str,
+    week_start: int,
+    total_value: bool,
+    cohorts: Mapping[int, compiler.CohortSource],
+) -> _Period:
+    interval = window.interval
     ctx = compiler.TrendsContext(
         project_id=project_id,
         timezone=timezone,
@@ -158,10 +216,4 @@ def run_trends(
             item["filter"] = filter_echo
             item["action"] = _action(series, index, window)
             results.append(item)
-    return TrendsOutcome(
-        result=results,
-        has_more=has_more,
-        hogql=";\n".join(statements),
-        date_to=dates.to_utc(window.date_to),
-        interval=interval,
-    )
+    return _Period(results=results, has_more=has_more, statements=statements)
