@@ -15,7 +15,8 @@ Read these names, never the versioned tables behind them:
 
 ``events(uuid, project_id, event, distinct_id, person_id, properties, timestamp, created_at)``
     One row per event uuid. Duplicates by ``(project_id, uuid)`` (a client retry, an outbox
-    replay) are dropped at write time on DuckDB. On ClickHouse ``events`` is a
+    replay) are dropped at write time on DuckDB when the copy is timed within a day of the
+    stored event (``store/duckdb.py`` says why). On ClickHouse ``events`` is a
     ReplacingMergeTree keyed like PostHog's (project, day, event, distinct id, uuid) and every
     query the store runs has the ``final = 1`` setting, so a re-send with the same uuid, event,
     distinct id and UTC day never counts twice there either (a "duplicate" that differs in
