@@ -165,6 +165,19 @@ def test_formulas(seeded: AnalyticsStore) -> None:
         trends(seeded, trendsFilter={"formula": "__import__('os')"})
 
 
+def test_cumulative_and_smoothing(seeded: AnalyticsStore) -> None:
+    cumulative = {"display": "ActionsLineGraphCumulative"}
+    total = trends(seeded, trendsFilter=cumulative).result[0]
+    assert total["data"] == [0, 0, 0, 0, 0, 0, 2, 3] and total["count"] == 3.0
+    people = trends(
+        seeded, series=[{"kind": "EventsNode", "event": "$pageview", "math": "dau"}], trendsFilter=cumulative
+    )
+    # P1 returns on the 15th but is counted once, on the day first seen.
+    assert people.result[0]["data"] == [0, 0, 0, 0, 0, 0, 2, 2] and people.result[0]["count"] == 2.0
+    smooth = trends(seeded, trendsFilter={"smoothingIntervals": 2}).result[0]
+    assert smooth["data"] == [0, 0, 0, 0, 0, 0, 1, 1]
+
+
 def test_all_time_starts_at_the_first_event(seeded: AnalyticsStore) -> None:
     series = trends(seeded, dateRange={"date_from": "all"}).result[0]
     assert series["days"] == ["2012-01-13", "2012-01-14", "2012-01-15"]

@@ -65,6 +65,8 @@ class TrendsContext:
     week_start: int = 0  # 0 Sunday, 1 Monday
     total_value: bool = False
     cohorts: Mapping[int, CohortSource] = field(default_factory=dict)
+    # Cumulative graphs count each person once, in the bucket where they first appear.
+    first_seen: bool = False
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,18 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
         .where(exp.and_(*conditions))
         .group_by(bucket, breakdown_value)
     )
+    if ctx.first_seen and (series.get("math") or "total") == "dau":
+        person = exp.column("person_id", table="e")
+        firsts = (
+            exp.select(
+                exp.alias_(exp.Min(this=bucket), "bucket"),
+                exp.alias_(breakdown_value, "breakdown_value"),
+            )
+            .from_(exp.to_table("events").as_("e"))
+            .where(exp.and_(*conditions))
+            .group_by(person, breakdown_value)
+        )
+        query = firsts
     if b.needs_persons:
         persons = (
             exp.select("id", "properties")
@@ -287,6 +301,12 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
             persons.subquery("p"),
             on=exp.column("id", table="p").eq(exp.column("person_id", table="e")),
             join_type="left",
+        )
+    if ctx.first_seen and (series.get("math") or "total") == "dau":
+        query = (
+            exp.select("bucket", "breakdown_value", exp.alias_(exp.Count(this=exp.Star()), "value"))
+            .from_(query.subquery("firsts"))
+            .group_by("bucket", "breakdown_value")
         )
     return SeriesSQL(sql=b.d.render(query), params=b.params)
 

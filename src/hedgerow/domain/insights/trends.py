@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,6 +76,29 @@ def _ranked_breakdowns(
     if None in by_value:
         ordered.append(None)
     return ordered, list(rest)
+
+
+def _is_cumulative(source: Mapping[str, Any]) -> bool:
+    return (source.get("trendsFilter") or {}).get("display") == "ActionsLineGraphCumulative"
+
+
+def _shape(data: list[int | float], source: Mapping[str, Any]) -> list[int | float]:
+    """Running totals for cumulative graphs; otherwise the moving average of `smoothingIntervals`."""
+    if _is_cumulative(source):
+        running: list[int | float] = []
+        total: int | float = 0
+        for value in data:
+            total += value
+            running.append(total)
+        return running
+    window = int((source.get("trendsFilter") or {}).get("smoothingIntervals") or 1)
+    if window <= 1:
+        return data
+    smoothed: list[int | float] = []
+    for i in range(len(data)):
+        recent = data[max(0, i - window + 1) : i + 1]
+        smoothed.append(math.floor(sum(recent) / len(recent)))
+    return smoothed
 
 
 def _earliest(store: AnalyticsStore, project_id: int) -> datetime | None:
@@ -158,7 +182,9 @@ def _run_period(
         week_start=week_start,
         total_value=total_value,
         cohorts=cohorts,
+        first_seen=_is_cumulative(source),
     )
+    cumulative = _is_cumulative(source)
     series_list = compiler.series_list(source)
     breakdown = source.get("breakdownFilter") or {}
     has_breakdown = breakdown.get("breakdown") not in (None, "", [])
@@ -206,8 +232,9 @@ def _run_period(
             if total_value:
                 item.update(data=[], days=days, count=0, aggregated_value=_number(cells.get("", 0)))
             else:
-                data = [cells.get(key, 0) for key in bucket_keys]
-                item.update(data=data, labels=labels, days=days, count=float(sum(data)))
+                data = _shape([cells.get(key, 0) for key in bucket_keys], source)
+                count = float(data[-1] if cumulative and data else sum(data))
+                item.update(data=data, labels=labels, days=days, count=count)
             if has_breakdown:
                 item["label"] = str(shown) if len(series_list) == 1 else f"{base_label} - {shown}"
                 item["breakdown_value"] = shown
