@@ -87,14 +87,18 @@ class ServerExecutor:
             "secure": secure,
         }
         if database != "default":
-            bootstrap = clickhouse_connect.get_client(**options)
+            bootstrap = clickhouse_connect.get_client(**options, autogenerate_session_id=False)
             try:
                 bootstrap.command(
                     "CREATE DATABASE IF NOT EXISTS {db:Identifier}", parameters={"db": database}
                 )
             finally:
                 bootstrap.close()
-        client = clickhouse_connect.get_client(**options, database=database, settings=dict(READ_SETTINGS))
+        # No session: API handlers, workers and the replicator share this client from many
+        # threads, and concurrent queries in one ClickHouse session are refused.
+        client = clickhouse_connect.get_client(
+            **options, database=database, settings=dict(READ_SETTINGS), autogenerate_session_id=False
+        )
         return cls(client)
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
