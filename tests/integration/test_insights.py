@@ -356,3 +356,25 @@ def test_breakdown_and_unsupported_math(seeded: HedgerowClient) -> None:
         detail='Math "weekly_active" is not supported.',
         attr="series",
     )
+
+
+def test_list_by_kind_creator_tags_and_order(hedgerow: HedgerowClient) -> None:
+    other_key = hedgerow.issue_key(["*"], email="someone@example.com")
+    trends_one = create(hedgerow, name="b trends", query=query(), tags=["Growth"])
+    sql = {"kind": "DataVisualizationNode", "source": {"kind": "HogQLQuery", "query": "select 1"}}
+    sql_one = create(hedgerow, name="a sql", query=sql)
+    theirs = hedgerow.post(
+        hedgerow.api(INS), key=other_key, json={"name": "c theirs", "query": query()}
+    ).json()
+
+    def ids(params: str) -> list[int]:
+        response = hedgerow.get(hedgerow.api(INS) + params)
+        assert response.status_code == 200, response.text
+        return [r["id"] for r in response.json()["results"]]
+
+    assert ids("?insight=TRENDS&order=name") == [trends_one["id"], theirs["id"]]
+    assert ids("?insight=SQL") == [sql_one["id"]]
+    assert ids(f"?created_by=[{theirs['created_by']['id']}]") == [theirs["id"]]
+    assert ids("?user=true&order=-name") == [trends_one["id"], sql_one["id"]]
+    assert ids('?tags=["growth"]') == [trends_one["id"]]
+    assert ids("?order=-name") == [theirs["id"], trends_one["id"], sql_one["id"]]

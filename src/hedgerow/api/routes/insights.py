@@ -21,7 +21,7 @@ from hedgerow.api.envelope import limit_offset_page, page_window
 from hedgerow.api.openapi import body_of
 from hedgerow.api.pages import activity_page
 from hedgerow.domain.activity.service import list_activity
-from hedgerow.domain.insights import service
+from hedgerow.domain.insights import listing, service
 from hedgerow.domain.insights.context import parse_override
 from hedgerow.domain.insights.presentation import Viewing
 from hedgerow.domain.insights.results import parse_refresh
@@ -53,17 +53,28 @@ def _json_ids(raw: str | None) -> list[int] | None:
     return [int(v) for v in values if isinstance(v, int | str) and str(v).isdigit()]
 
 
+def _json_strings(raw: str | None) -> list[str] | None:
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = [raw]
+    values = value if isinstance(value, list) else [value]
+    return [str(v) for v in values]
+
+
 @router.get("", summary="List insights")
 def list_insights(request: Request, ctx: Insights, session: SessionDep, store: StoreDep) -> dict[str, Any]:
     check_format(request)
     q = request.query_params
     limit, offset = page_window(request)
     saved = q.get("saved")
-    page = service.list_insights(
+    page = listing.list_insights(
         session,
         project=ctx.project,
         viewing=_viewing(request, ctx, store),
-        filters=service.ListFilters(
+        filters=listing.ListFilters(
             basic=(q.get("basic") or "").lower() in TRUTHY,
             short_id=q.get("short_id"),
             saved=None if saved is None else saved.lower() in TRUTHY,
@@ -71,6 +82,10 @@ def list_insights(request: Request, ctx: Insights, session: SessionDep, store: S
             mine="user" in q,
             search=q.get("search"),
             dashboards=_json_ids(q.get("dashboards")),
+            created_by=_json_ids(q.get("created_by")),
+            kind=q.get("insight"),
+            tags=_json_strings(q.get("tags")),
+            order=q.get("order"),
         ),
         limit=limit,
         offset=offset,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import secrets
 import string
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hedgerow.db.types import utcnow
@@ -21,10 +20,9 @@ from hedgerow.domain.insights.presentation import (
     InContext,
     Viewing,
     live_tiles,
-    present_basic,
     present_insights,
 )
-from hedgerow.domain.insights.schemas import InsightBasicOut, InsightOut
+from hedgerow.domain.insights.schemas import InsightOut
 from hedgerow.domain.insights.schemas_write import InsightWrite
 from hedgerow.domain.insights.validation import check_query
 from hedgerow.domain.projects.schemas import Actor, ProjectRef
@@ -34,23 +32,6 @@ ACTIVITY_SCOPE = "Insight"
 DIFFED = ("name", "derived_name", "description", "query", "filters", "deleted", "favorited", "saved", "tags")
 MATERIAL = ("name", "description", "filters", "query")
 _ALPHABET = string.ascii_letters + string.digits
-
-
-@dataclass(frozen=True)
-class InsightPage:
-    count: int
-    results: list[InsightOut] | list[InsightBasicOut]
-
-
-@dataclass(frozen=True)
-class ListFilters:
-    basic: bool = False
-    short_id: str | None = None
-    saved: bool | None = None
-    favorited: bool = False
-    mine: bool = False
-    search: str | None = None
-    dashboards: list[int] | None = None
 
 
 def new_short_id(session: Session, project_id: int) -> str:
@@ -74,47 +55,6 @@ def _find(
     if row is None:
         raise NotFound()
     return row
-
-
-def list_insights(
-    session: Session, *, project: ProjectRef, viewing: Viewing, filters: ListFilters, limit: int, offset: int
-) -> InsightPage:
-    query = select(Insight).where(Insight.project_id == project.id, Insight.deleted.is_(False))
-    if filters.short_id:
-        query = query.where(Insight.short_id == filters.short_id)
-    if filters.favorited:
-        query = query.where(Insight.favorited.is_(True))
-    if filters.mine and viewing.viewer_id is not None:
-        query = query.where(Insight.created_by_id == viewing.viewer_id)
-    if filters.search:
-        needle = f"%{filters.search.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(Insight.name).like(needle),
-                func.lower(Insight.derived_name).like(needle),
-                func.lower(Insight.description).like(needle),
-            )
-        )
-    on_live_tile = (
-        select(DashboardTile.insight_id)
-        .join(Dashboard, Dashboard.id == DashboardTile.dashboard_id)
-        .where(DashboardTile.deleted.is_not(True), Dashboard.deleted.is_(False))
-    )
-    if filters.saved is True:
-        query = query.where(or_(Insight.saved.is_(True), Insight.id.in_(on_live_tile)))
-    elif filters.saved is False:
-        query = query.where(Insight.saved.is_(False))
-    for dashboard_id in filters.dashboards or []:
-        query = query.where(Insight.id.in_(on_live_tile.where(DashboardTile.dashboard_id == dashboard_id)))
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = list(
-        session.scalars(
-            query.order_by(Insight.order.is_(None), Insight.order, Insight.id).limit(limit).offset(offset)
-        )
-    )
-    if filters.basic:
-        return InsightPage(count=count, results=present_basic(session, rows))
-    return InsightPage(count=count, results=present_insights(session, project, rows, viewing))
 
 
 def _dashboards_for(

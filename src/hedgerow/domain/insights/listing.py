@@ -1,0 +1,144 @@
+"""Listing insights with PostHog's filters (short_id, saved, search, dashboards, kind, tags, order)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from hedgerow.domain.dashboards.models import Dashboard, DashboardTile
+from hedgerow.domain.insights.models import Insight
+from hedgerow.domain.insights.presentation import Viewing, present_basic, present_insights
+from hedgerow.domain.insights.schemas import InsightBasicOut, InsightOut
+from hedgerow.domain.projects.schemas import ProjectRef
+
+
+@dataclass(frozen=True)
+class InsightPage:
+    count: int
+    results: list[InsightOut] | list[InsightBasicOut]
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    basic: bool = False
+    short_id: str | None = None
+    saved: bool | None = None
+    favorited: bool = False
+    mine: bool = False
+    search: str | None = None
+    dashboards: list[int] | None = None
+    created_by: list[int] | None = None
+    kind: str | None = None
+    tags: list[str] | None = None
+    order: str | None = None
+
+
+ORDERABLE = (
+    "id",
+    "order",
+    "name",
+    "derived_name",
+    "short_id",
+    "created_at",
+    "last_modified_at",
+    "updated_at",
+    "favorited",
+    "saved",
+)
+KIND_OF_SOURCE = {
+    "TRENDS": "TrendsQuery",
+    "FUNNELS": "FunnelsQuery",
+    "RETENTION": "RetentionQuery",
+    "PATHS": "PathsQuery",
+    "STICKINESS": "StickinessQuery",
+    "LIFECYCLE": "LifecycleQuery",
+}
+
+
+def _is_kind(row: Insight, kind: str) -> bool:
+    """PostHog's `insight=` list filter: the legacy filters' insight type, or the query's kind."""
+    query = row.query if isinstance(row.query, dict) else {}
+    kind = kind.upper()
+    if kind in KIND_OF_SOURCE:
+        source = query.get("source") if query.get("kind") == "InsightVizNode" else None
+        by_query = isinstance(source, dict) and source.get("kind") == KIND_OF_SOURCE[kind]
+        return by_query or (row.filters or {}).get("insight") == kind
+    if kind == "SQL":
+        source = query.get("source")
+        return (
+            query.get("kind") == "DataVisualizationNode"
+            and isinstance(source, dict)
+            and (source.get("kind") == "HogQLQuery")
+        )
+    if kind == "JSON":
+        return bool(query) and query.get("kind") not in ("InsightVizNode", "DataVisualizationNode")
+    return True
+
+
+def _sort_key(name: str) -> Any:
+    def key(row: Insight) -> tuple[bool, Any]:
+        value = getattr(row, name)
+        return (value is None, value if value is not None else 0)
+
+    return key
+
+
+def _ordered(rows: list[Insight], order: str | None) -> list[Insight]:
+    field_name = (order or "order").lstrip("-")
+    if field_name not in ORDERABLE:
+        field_name = "order"
+    ordered = sorted(rows, key=lambda r: r.id)
+    ordered.sort(key=_sort_key(field_name), reverse=bool(order and order.startswith("-")))
+    if order and order.startswith("-"):
+        # Descending still keeps missing values last, as PostgreSQL's NULLS LAST does.
+        ordered.sort(key=lambda r: getattr(r, field_name) is None)
+    return ordered
+
+
+def list_insights(
+    session: Session, *, project: ProjectRef, viewing: Viewing, filters: ListFilters, limit: int, offset: int
+) -> InsightPage:
+    query = select(Insight).where(Insight.project_id == project.id, Insight.deleted.is_(False))
+    if filters.short_id:
+        query = query.where(Insight.short_id == filters.short_id)
+    if filters.favorited:
+        query = query.where(Insight.favorited.is_(True))
+    if filters.mine and viewing.viewer_id is not None:
+        query = query.where(Insight.created_by_id == viewing.viewer_id)
+    if filters.search:
+        needle = f"%{filters.search.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Insight.name).like(needle),
+                func.lower(Insight.derived_name).like(needle),
+                func.lower(Insight.description).like(needle),
+            )
+        )
+    on_live_tile = (
+        select(DashboardTile.insight_id)
+        .join(Dashboard, Dashboard.id == DashboardTile.dashboard_id)
+        .where(DashboardTile.deleted.is_not(True), Dashboard.deleted.is_(False))
+    )
+    if filters.saved is True:
+        query = query.where(or_(Insight.saved.is_(True), Insight.id.in_(on_live_tile)))
+    elif filters.saved is False:
+        query = query.where(Insight.saved.is_(False))
+    for dashboard_id in filters.dashboards or []:
+        query = query.where(Insight.id.in_(on_live_tile.where(DashboardTile.dashboard_id == dashboard_id)))
+    if filters.created_by is not None:
+        query = query.where(Insight.created_by_id.in_(filters.created_by))
+    matching = list(session.scalars(query))
+    if filters.kind:
+        matching = [r for r in matching if _is_kind(r, filters.kind)]
+    if filters.tags:
+        wanted = {t.strip().lower() for t in filters.tags}
+        matching = [r for r in matching if wanted & set(r.tags or [])]
+    matching = _ordered(matching, filters.order)
+    count = len(matching)
+    rows = matching[offset : offset + limit]
+    if filters.basic:
+        return InsightPage(count=count, results=present_basic(session, rows))
+    return InsightPage(count=count, results=present_insights(session, project, rows, viewing))
