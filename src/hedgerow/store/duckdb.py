@@ -214,33 +214,42 @@ class DuckDBStore:
     def replace_cohort_members(
         self, project_id: int, cohort_id: int, version: int, members: CompiledQuery
     ) -> int:
-        params = named_params(members)
-        key = {"_hr_project_id": project_id, "_hr_cohort_id": cohort_id, "_hr_version": version}
-        if key.keys() & params.keys():
-            raise ValueError("parameter names starting with _hr_ are reserved by the store")
-        scope = "project_id = $_hr_project_id AND cohort_id = $_hr_cohort_id"
+        # The selection runs on a reader cursor: the one writer is held only for the swap, so a
+        # long calculation never stalls appends.
+        cursor = self._conn.cursor()
+        try:
+            selected = cursor.sql(
+                f"SELECT DISTINCT m.person_id::VARCHAR AS person_id FROM ({members.sql}) AS m(person_id)"
+                " WHERE m.person_id IS NOT NULL",
+                params=named_params(members),
+            ).to_arrow_table()
+        finally:
+            cursor.close()
+        key = {"project_id": project_id, "cohort_id": cohort_id, "version": version}
+        scope = "project_id = $project_id AND cohort_id = $cohort_id"
 
-        def replace(conn: duckdb.DuckDBPyConnection) -> int:
+        def swap(conn: duckdb.DuckDBPyConnection) -> int:
             # A retried calculation rewrites its version from scratch.
-            conn.execute(f"DELETE FROM cohort_members WHERE {scope} AND version = $_hr_version", key)
-            conn.execute(
-                "INSERT INTO cohort_members SELECT DISTINCT $_hr_project_id, $_hr_cohort_id, $_hr_version,"
-                f" m.* FROM ({members.sql}) AS m",
-                {**params, **key},
-            )
-            counted = conn.execute(
-                f"SELECT count(*) FROM cohort_members WHERE {scope} AND version = $_hr_version", key
-            ).fetchone()
+            conn.execute(f"DELETE FROM cohort_members WHERE {scope} AND version = $version", key)
+            conn.register(_BATCH, selected)
+            try:
+                conn.execute(
+                    f"INSERT INTO cohort_members SELECT $project_id, $cohort_id, $version, person_id::UUID"
+                    f" FROM {_BATCH}",
+                    key,
+                )
+            finally:
+                conn.unregister(_BATCH)
             # Keep the version just before this one: the metadata store still names it as current
             # until the caller records the new version, and its readers must not see an empty set.
             conn.execute(
                 f"DELETE FROM cohort_members WHERE {scope} AND version < (SELECT max(version)"
-                f" FROM cohort_members WHERE {scope} AND version < $_hr_version)",
+                f" FROM cohort_members WHERE {scope} AND version < $version)",
                 key,
             )
-            return int(counted[0]) if counted else 0
+            return int(selected.num_rows)
 
-        return self._writer.submit(replace)
+        return self._writer.submit(swap)
 
     # --- reads --------------------------------------------------------------------------------
     def query(self, compiled: CompiledQuery) -> list[tuple[Any, ...]]:
