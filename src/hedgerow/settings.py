@@ -56,7 +56,7 @@ class Settings(BaseSettings):
         description="Attempts after which a failing job is given up (its cohort is released).",
     )
     worker_poll_seconds: float = Field(
-        default=1.0, gt=0, description="How often an idle worker looks for new jobs."
+        default=0.2, gt=0, description="Seconds between an idle worker's looks for new jobs."
     )
     cohort_recalculate_minutes: float = Field(
         default=15.0,

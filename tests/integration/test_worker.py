@@ -321,7 +321,8 @@ def test_embedded_workers_calculate_inside_the_server(
     hedgerow: HedgerowClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HEDGEROW_EMBEDDED_WORKERS", "2")
-    monkeypatch.setenv("HEDGEROW_WORKER_POLL_SECONDS", "0.05")
+    # Polls far apart: only the wake-up on commit can make the calculation this prompt.
+    monkeypatch.setenv("HEDGEROW_WORKER_POLL_SECONDS", "60")
     hedgerow.http.__exit__(None, None, None)  # the default client holds the DuckDB file
     with HedgerowClient.start() as server:
         seed(server.app.state.store, server.project_id, ["pro", "free", "pro"])

@@ -12,7 +12,12 @@ import threading
 import traceback
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from hedgerow.domain.jobs.models import Job
 from hedgerow.worker.jobs import JobContext, JobHandler, default_handlers
 from hedgerow.worker.queue import ClaimedJob, JobQueue, QueuePolicy
 from hedgerow.worker.scheduler import Scheduler
@@ -70,15 +75,16 @@ class Worker:
             except Exception:
                 log.exception("heartbeat failed", extra={"job_id": job.id})
 
-    def loop(self, stop: threading.Event) -> None:
+    def loop(self, stop: threading.Event, wake: threading.Event | None = None) -> None:
+        signal = wake or stop
         while not stop.is_set():
             try:
                 worked = self.run_one()
             except Exception:
                 log.exception("worker loop error")
                 worked = False
-            if not worked:
-                stop.wait(self.ctx.settings.worker_poll_seconds)
+            if not worked and signal.wait(self.ctx.settings.worker_poll_seconds) and wake is not None:
+                wake.clear()
 
 
 class WorkerPool:
@@ -87,15 +93,28 @@ class WorkerPool:
     def __init__(self, ctx: JobContext, *, threads: int, schedule: bool = True):
         self.ctx = ctx
         self.stop_event = threading.Event()
+        # Set when this process commits a queued job, so an idle worker starts on it at once
+        # instead of at its next poll (other processes' jobs are found by polling).
+        self.wake = threading.Event()
         self.workers = [Worker(ctx) for _ in range(threads)]
         self.scheduler = Scheduler(ctx, self.workers[0].handlers if self.workers else default_handlers())
         self.schedule = schedule
         self._threads: list[threading.Thread] = []
 
+    def _note_jobs(self, session: Session, *_: Any) -> None:
+        if any(isinstance(obj, Job) and obj.status == "queued" for obj in (*session.new, *session.dirty)):
+            session.info["hedgerow_job_queued"] = True
+
+    def _wake_after_commit(self, session: Session) -> None:
+        if session.info.pop("hedgerow_job_queued", False):
+            self.wake.set()
+
     def start(self) -> None:
+        event.listen(self.ctx.factory, "before_flush", self._note_jobs)
+        event.listen(self.ctx.factory, "after_commit", self._wake_after_commit)
         for i, worker in enumerate(self.workers):
             thread = threading.Thread(
-                target=worker.loop, args=(self.stop_event,), name=f"hedgerow-worker-{i}"
+                target=worker.loop, args=(self.stop_event, self.wake), name=f"hedgerow-worker-{i}"
             )
             thread.daemon = True
             thread.start()
@@ -110,6 +129,10 @@ class WorkerPool:
 
     def stop(self, timeout: float = 30.0) -> None:
         self.stop_event.set()
+        self.wake.set()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
+        if event.contains(self.ctx.factory, "before_flush", self._note_jobs):
+            event.remove(self.ctx.factory, "before_flush", self._note_jobs)
+            event.remove(self.ctx.factory, "after_commit", self._wake_after_commit)

@@ -43,12 +43,12 @@ FROM (
         ),
         0
       )
-      AND toUnixTimestamp64Micro(toDateTime64(e.timestamp, 6, 'UTC')) >= {p6: Int64}
-      AND toUnixTimestamp64Micro(toDateTime64(e.timestamp, 6, 'UTC')) <= {p7: Int64}
+      AND e.timestamp >= fromUnixTimestamp64Micro({p6: Int64}, 'UTC')
+      AND e.timestamp <= fromUnixTimestamp64Micro({p7: Int64}, 'UTC')
   ) AS ev
   GROUP BY
     person_id
   HAVING
-    COUNT(DISTINCT uuid) >= {p8: Int64}
+    COUNT(*) >= {p8: Int64}
 ) AS members
 -- params: {"p0": 3, "p1": "$pageview", "p2": "$current_url", "p3": "/pricing", "p4": "$os", "p5": "Linux", "p6": 1715860800000000, "p7": 1718452800000000, "p8": 3}

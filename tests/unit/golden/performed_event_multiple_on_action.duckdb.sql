@@ -23,12 +23,16 @@ FROM (
           e.properties ->> $p4
         ) IN ($p5)
       ), FALSE)
-      AND EPOCH_US(e.timestamp) >= $p6
-      AND EPOCH_US(e.timestamp) <= $p7
+      AND e.timestamp >= (
+        CAST('1970-01-01 00:00:00+00' AS TIMESTAMPTZ) + TO_MICROSECONDS($p6)
+      )
+      AND e.timestamp <= (
+        CAST('1970-01-01 00:00:00+00' AS TIMESTAMPTZ) + TO_MICROSECONDS($p7)
+      )
   ) AS ev
   GROUP BY
     person_id
   HAVING
-    COUNT(DISTINCT uuid) >= $p8
+    COUNT(*) >= $p8
 ) AS members
 -- params: {"p0": 3, "p1": "$pageview", "p2": "$.\"$current_url\"", "p3": "/pricing", "p4": "$.\"$os\"", "p5": "Linux", "p6": 1715860800000000, "p7": 1718452800000000, "p8": 3}

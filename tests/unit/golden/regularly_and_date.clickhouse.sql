@@ -25,14 +25,14 @@ FROM (
               e.event = {p1: String}
             )
           )
-          AND toUnixTimestamp64Micro(toDateTime64(e.timestamp, 6, 'UTC')) >= {p2: Int64}
-          AND toUnixTimestamp64Micro(toDateTime64(e.timestamp, 6, 'UTC')) <= {p3: Int64}
+          AND e.timestamp >= fromUnixTimestamp64Micro({p2: Int64}, 'UTC')
+          AND e.timestamp <= fromUnixTimestamp64Micro({p3: Int64}, 'UTC')
       ) AS ev
       GROUP BY
         person_id,
         CASE WHEN ts < {p4: Int64} THEN 0 WHEN ts < {p5: Int64} THEN 1 ELSE 2 END
       HAVING
-        COUNT(DISTINCT uuid) >= {p6: Int64}
+        COUNT(*) >= {p6: Int64}
     ) AS periods
     GROUP BY
       person_id

@@ -25,14 +25,18 @@ FROM (
               e.event = $p1
             )
           )
-          AND EPOCH_US(e.timestamp) >= $p2
-          AND EPOCH_US(e.timestamp) <= $p3
+          AND e.timestamp >= (
+            CAST('1970-01-01 00:00:00+00' AS TIMESTAMPTZ) + TO_MICROSECONDS($p2)
+          )
+          AND e.timestamp <= (
+            CAST('1970-01-01 00:00:00+00' AS TIMESTAMPTZ) + TO_MICROSECONDS($p3)
+          )
       ) AS ev
       GROUP BY
         person_id,
         CASE WHEN ts < $p4 THEN 0 WHEN ts < $p5 THEN 1 ELSE 2 END
       HAVING
-        COUNT(DISTINCT uuid) >= $p6
+        COUNT(*) >= $p6
     ) AS periods
     GROUP BY
       person_id

@@ -24,7 +24,7 @@ FROM (
               e.event = {p1: String}
             )
           )
-          AND toUnixTimestamp64Micro(toDateTime64(e.timestamp, 6, 'UTC')) <= {p2: Int64}
+          AND e.timestamp <= fromUnixTimestamp64Micro({p2: Int64}, 'UTC')
       ) AS ev
     ) AS s
     INTERSECT DISTINCT
@@ -48,8 +48,8 @@ FROM (
               e.event = {p3: String}
             )
           )
-          AND toUnixTimestamp64Micro(toDateTime64(e.timestamp, 6, 'UTC')) >= {p4: Int64}
-          AND toUnixTimestamp64Micro(toDateTime64(e.timestamp, 6, 'UTC')) <= {p5: Int64}
+          AND e.timestamp >= fromUnixTimestamp64Micro({p4: Int64}, 'UTC')
+          AND e.timestamp <= fromUnixTimestamp64Micro({p5: Int64}, 'UTC')
       ) AS ev
     ) AS s
   ) AS s
@@ -74,8 +74,8 @@ FROM (
             e.event = {p6: String}
           )
         )
-        AND toUnixTimestamp64Micro(toDateTime64(e.timestamp, 6, 'UTC')) >= {p7: Int64}
-        AND toUnixTimestamp64Micro(toDateTime64(e.timestamp, 6, 'UTC')) <= {p8: Int64}
+        AND e.timestamp >= fromUnixTimestamp64Micro({p7: Int64}, 'UTC')
+        AND e.timestamp <= fromUnixTimestamp64Micro({p8: Int64}, 'UTC')
     ) AS ev
   ) AS s
 ) AS members

@@ -24,7 +24,9 @@ FROM (
               e.event = $p1
             )
           )
-          AND EPOCH_US(e.timestamp) <= $p2
+          AND e.timestamp <= (
+            CAST('1970-01-01 00:00:00+00' AS TIMESTAMPTZ) + TO_MICROSECONDS($p2)
+          )
       ) AS ev
     ) AS s
     INTERSECT
@@ -48,8 +50,12 @@ FROM (
               e.event = $p3
             )
           )
-          AND EPOCH_US(e.timestamp) >= $p4
-          AND EPOCH_US(e.timestamp) <= $p5
+          AND e.timestamp >= (
+            CAST('1970-01-01 00:00:00+00' AS TIMESTAMPTZ) + TO_MICROSECONDS($p4)
+          )
+          AND e.timestamp <= (
+            CAST('1970-01-01 00:00:00+00' AS TIMESTAMPTZ) + TO_MICROSECONDS($p5)
+          )
       ) AS ev
     ) AS s
   ) AS s
@@ -74,8 +80,12 @@ FROM (
             e.event = $p6
           )
         )
-        AND EPOCH_US(e.timestamp) >= $p7
-        AND EPOCH_US(e.timestamp) <= $p8
+        AND e.timestamp >= (
+          CAST('1970-01-01 00:00:00+00' AS TIMESTAMPTZ) + TO_MICROSECONDS($p7)
+        )
+        AND e.timestamp <= (
+          CAST('1970-01-01 00:00:00+00' AS TIMESTAMPTZ) + TO_MICROSECONDS($p8)
+        )
     ) AS ev
   ) AS s
 ) AS members

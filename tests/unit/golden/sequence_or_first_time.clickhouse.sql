@@ -21,8 +21,8 @@ FROM (
             e.event = {p1: String}
           )
         )
-        AND toUnixTimestamp64Micro(toDateTime64(e.timestamp, 6, 'UTC')) >= {p2: Int64}
-        AND toUnixTimestamp64Micro(toDateTime64(e.timestamp, 6, 'UTC')) <= {p3: Int64}
+        AND e.timestamp >= fromUnixTimestamp64Micro({p2: Int64}, 'UTC')
+        AND e.timestamp <= fromUnixTimestamp64Micro({p3: Int64}, 'UTC')
     ) AS a
     INNER JOIN (
       SELECT
@@ -39,8 +39,8 @@ FROM (
             e.event = {p4: String}
           )
         )
-        AND toUnixTimestamp64Micro(toDateTime64(e.timestamp, 6, 'UTC')) >= {p5: Int64}
-        AND toUnixTimestamp64Micro(toDateTime64(e.timestamp, 6, 'UTC')) <= {p6: Int64}
+        AND e.timestamp >= fromUnixTimestamp64Micro({p5: Int64}, 'UTC')
+        AND e.timestamp <= fromUnixTimestamp64Micro({p6: Int64}, 'UTC')
     ) AS b
       ON a.person_id = b.person_id
     WHERE

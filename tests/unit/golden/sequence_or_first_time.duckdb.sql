@@ -21,8 +21,12 @@ FROM (
             e.event = $p1
           )
         )
-        AND EPOCH_US(e.timestamp) >= $p2
-        AND EPOCH_US(e.timestamp) <= $p3
+        AND e.timestamp >= (
+          CAST('1970-01-01 00:00:00+00' AS TIMESTAMPTZ) + TO_MICROSECONDS($p2)
+        )
+        AND e.timestamp <= (
+          CAST('1970-01-01 00:00:00+00' AS TIMESTAMPTZ) + TO_MICROSECONDS($p3)
+        )
     ) AS a
     INNER JOIN (
       SELECT
@@ -39,8 +43,12 @@ FROM (
             e.event = $p4
           )
         )
-        AND EPOCH_US(e.timestamp) >= $p5
-        AND EPOCH_US(e.timestamp) <= $p6
+        AND e.timestamp >= (
+          CAST('1970-01-01 00:00:00+00' AS TIMESTAMPTZ) + TO_MICROSECONDS($p5)
+        )
+        AND e.timestamp <= (
+          CAST('1970-01-01 00:00:00+00' AS TIMESTAMPTZ) + TO_MICROSECONDS($p6)
+        )
     ) AS b
       ON a.person_id = b.person_id
     WHERE

@@ -69,6 +69,11 @@ class Dialect(ABC):
     def epoch_us(self, expr: str) -> str: ...
 
     @abstractmethod
+    def instant(self, micros: str) -> str:
+        """A timestamp from UTC microseconds, comparable with `events.timestamp` as is (so the
+        engine can filter the scan on the column instead of computing per row)."""
+
+    @abstractmethod
     def contains(self, haystack: str, needle: str) -> str: ...
 
     @abstractmethod
@@ -164,7 +169,10 @@ class Compiler:
         return "(" + " AND ".join(parts) + ")" if parts else "TRUE"
 
     def events(self, match: EventMatch, window: Window | None) -> str:
-        """(person_id, ts, uuid) of matching events, attributed to the distinct id's owner now."""
+        """(person_id, ts, uuid) of matching events, attributed to the distinct id's owner now.
+
+        `events` holds one row per uuid (the store's reader contract), so counts are COUNT(*).
+        """
         d = self.dialect
         ts = d.epoch_us("e.timestamp")
         where = [f"e.project_id = {self.project}"]
@@ -173,8 +181,8 @@ class Compiler:
         where.extend(self.prop_condition("e.properties", p) for p in match.filters)
         if window is not None:
             if window.start_us is not None:
-                where.append(f"{ts} >= {self.bind(window.start_us)}")
-            where.append(f"{ts} <= {self.bind(window.end_us)}")
+                where.append(f"e.timestamp >= {d.instant(self.bind(window.start_us))}")
+            where.append(f"e.timestamp <= {d.instant(self.bind(window.end_us))}")
         return (
             f"SELECT {d.to_text('pdi.person_id')} AS person_id, {ts} AS ts, e.uuid AS uuid "
             "FROM events AS e INNER JOIN person_distinct_ids_latest AS pdi "
@@ -200,7 +208,7 @@ class Compiler:
             source = self.events(node.events, node.window)
             if not node.count_op:
                 return f"SELECT DISTINCT person_id FROM ({source}) AS ev"
-            having = f"COUNT(DISTINCT uuid) {SQL_OPS[node.count_op]} {self.bind(node.count)}"
+            having = f"COUNT(*) {SQL_OPS[node.count_op]} {self.bind(node.count)}"
             return f"SELECT person_id FROM ({source}) AS ev GROUP BY person_id HAVING {having}"
         if isinstance(node, FirstTimeEvent):
             source = self.events(node.events, None)
@@ -233,7 +241,7 @@ class Compiler:
         source = self.events(node.events, Window(bounds[0], bounds[-1]))
         branches = " ".join(f"WHEN ts < {self.bind(b)} THEN {i}" for i, b in enumerate(bounds[1:-1]))
         period = f"CASE {branches} ELSE {len(bounds) - 2} END" if branches else "0"
-        having = f"COUNT(DISTINCT uuid) {SQL_OPS[node.count_op]} {self.bind(node.count)}"
+        having = f"COUNT(*) {SQL_OPS[node.count_op]} {self.bind(node.count)}"
         return (
             f"SELECT person_id FROM (SELECT person_id, {period} AS period FROM ({source}) AS ev "
             f"GROUP BY person_id, {period} HAVING {having}) AS periods "

@@ -47,6 +47,9 @@ class ClickHouseDialect(Dialect):
     def epoch_us(self, expr: str) -> str:
         return f"toUnixTimestamp64Micro(toDateTime64({expr}, 6, 'UTC'))"
 
+    def instant(self, micros: str) -> str:
+        return f"fromUnixTimestamp64Micro({micros}, 'UTC')"
+
     def contains(self, haystack: str, needle: str) -> str:
         return f"positionUTF8({haystack}, {needle}) > 0"
 

@@ -35,6 +35,10 @@ class DuckDBDialect(Dialect):
     def epoch_us(self, expr: str) -> str:
         return f"epoch_us({expr})"
 
+    def instant(self, micros: str) -> str:
+        # Adding microseconds to the epoch is exact and independent of the session's time zone.
+        return f"(TIMESTAMPTZ '1970-01-01 00:00:00+00' + to_microseconds({micros}))"
+
     def contains(self, haystack: str, needle: str) -> str:
         return f"strpos({haystack}, {needle}) > 0"
 
