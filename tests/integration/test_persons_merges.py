@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from hedgerow.db.session import transaction
 from hedgerow.domain.persons.identity import person_uuid
+from hedgerow.domain.persons.models import Person, PersonDistinctId
 from hedgerow.store.base import CompiledQuery
 from tests.integration.test_capture_encodings import stored_events
 from tests.support import HedgerowClient
@@ -181,3 +185,42 @@ def test_merge_within_one_batch_and_replica_agrees(hedgerow: HedgerowClient) -> 
     assert [(d, str(p)) for d, p in rows] == [("anon", person["uuid"]), ("user", person["uuid"])]
     latest = hedgerow.app.state.store.query(CompiledQuery("SELECT id FROM persons_latest", {}))
     assert [str(r[0]) for r in latest] == [person["uuid"]]
+
+
+def _version(hedgerow: HedgerowClient, distinct_id: str) -> int:
+    with transaction(hedgerow.app.state.sessionmaker) as session:
+        return session.scalars(
+            select(Person.version)
+            .join(PersonDistinctId, PersonDistinctId.person_id == Person.id)
+            .where(PersonDistinctId.distinct_id == distinct_id)
+        ).one()
+
+
+def test_noisy_keys_alone_do_not_rewrite_the_person(hedgerow: HedgerowClient) -> None:
+    send(hedgerow, {"event": "$pageview", "distinct_id": "n", "properties": {"$current_url": "https://a/1"}})
+    first = _version(hedgerow, "n")
+    send(hedgerow, {"event": "$pageview", "distinct_id": "n", "properties": {"$current_url": "https://a/2"}})
+    assert _version(hedgerow, "n") == first
+    send(
+        hedgerow,
+        {
+            "event": "$pageview",
+            "distinct_id": "n",
+            "properties": {"$current_url": "https://a/3", "utm_source": "x"},
+        },
+    )
+    props = by_distinct_id(hedgerow, "n")["properties"]
+    assert _version(hedgerow, "n") == first + 1
+    assert props["$current_url"] == "https://a/3" and props["$initial_current_url"] == "https://a/1"
+
+
+def test_a_write_by_another_process_is_seen(hedgerow: HedgerowClient) -> None:
+    send(hedgerow, {"event": "x", "distinct_id": "shared", "$set": {"a": 1}})
+    # Another server process (scale-out) changes the row and bumps its version.
+    with transaction(hedgerow.app.state.sessionmaker) as session:
+        person = session.scalars(select(Person)).one()
+        person.properties = {"a": 1, "b": "elsewhere"}
+        person.version += 1
+    send(hedgerow, {"event": "y", "distinct_id": "shared", "$set": {"c": 3}})
+    props = by_distinct_id(hedgerow, "shared")["properties"]
+    assert (props["a"], props["b"], props["c"]) == (1, "elsewhere", 3)

@@ -93,7 +93,7 @@ def write_outbox(
 ) -> None:
     if not (events or persons or distinct_ids):
         return
-    session.execute(
+    session.connection().execute(
         insert(IngestionOutbox).values(
             project_id=project_id,
             event_count=len(events),

@@ -32,6 +32,22 @@ log = logging.getLogger("hedgerow.ingestion")
 # and on PostgreSQL it keeps this process's batches from deadlocking each other.
 _PERSON_WRITES = threading.Lock()
 _ATTEMPTS = 5
+# token -> (project id, monotonic expiry): one lookup per token every few seconds, not per request.
+_TOKEN_TTL_SECONDS = 5.0
+_tokens: dict[str, tuple[int, float]] = {}
+
+
+def _project_for_token(session: Session, token: str) -> int:
+    cached = _tokens.get(token)
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
+    project = get_project_by_token(session, token)
+    if project is None:
+        raise IngestKeyUnknown()
+    if len(_tokens) > 10_000:
+        _tokens.clear()
+    _tokens[token] = (project.id, time.monotonic() + _TOKEN_TTL_SECONDS)
+    return project.id
 
 
 def dumps_json(value: Any) -> str:
@@ -88,10 +104,8 @@ def accept_capture(factory: sessionmaker[Session], batch: CaptureBatch, *, now: 
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             with _PERSON_WRITES, transaction(factory) as session:
-                project = get_project_by_token(session, batch.token)
-                if project is None:
-                    raise IngestKeyUnknown()
-                return ingest_events(session, project_id=project.id, events=batch.events, now=now)
+                project_id = _project_for_token(session, batch.token)
+                return ingest_events(session, project_id=project_id, events=batch.events, now=now)
         except (IntegrityError, OperationalError):
             if attempt == _ATTEMPTS:
                 raise

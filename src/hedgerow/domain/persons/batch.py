@@ -10,13 +10,19 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import Table, Text, bindparam, cast, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from hedgerow.domain.persons.cache import PERSON_PROPERTIES
 from hedgerow.domain.persons.models import Person, PersonDistinctId, PersonReplicaTombstone
 from hedgerow.store.base import DistinctIdVersion, PersonVersion
 
 _CHUNK = 500
+# Core tables rather than ORM entities: ingestion is the hot path, and ORM bulk statements
+# cost several times more per batch. Properties are read as JSON text and parsed with orjson.
+PERSONS: Table = Person.__table__  # type: ignore[assignment]
+DISTINCT_IDS: Table = PersonDistinctId.__table__  # type: ignore[assignment]
+TOMBSTONES: Table = PersonReplicaTombstone.__table__  # type: ignore[assignment]
 
 
 @dataclass(eq=False)
@@ -29,7 +35,8 @@ class LivePerson:
     version: int
     distinct_ids: list[LiveDistinctId] = field(default_factory=list)
     all_ids_loaded: bool = False
-    dirty: bool = False
+    dirty: bool = False  # must be written (and versioned)
+    touched: bool = False  # properties changed in memory, perhaps without a write
     deleted: bool = False
 
 
@@ -60,28 +67,47 @@ class PersonBatch:
 
     # --- loading --------------------------------------------------------------------------------
     def _columns(self) -> Any:
+        p, d = PERSONS.c, DISTINCT_IDS.c
         return select(
-            PersonDistinctId.id,
-            PersonDistinctId.distinct_id,
-            PersonDistinctId.version,
-            Person.id,
-            Person.uuid,
-            Person.properties,
-            Person.is_identified,
-            Person.created_at,
-            Person.version,
-        ).join(Person, Person.id == PersonDistinctId.person_id)
+            d.id,
+            d.distinct_id,
+            d.version,
+            p.id,
+            p.uuid,
+            p.is_identified,
+            p.created_at,
+            p.version,
+        ).join(PERSONS, p.id == d.person_id)
 
     def _adopt(self, rows: Iterable[Any]) -> None:
-        for did_pk, distinct_id, did_version, pk, uuid, properties, identified, created_at, version in rows:
+        missing: list[LivePerson] = []
+        for did_pk, distinct_id, did_version, pk, uuid, identified, created_at, version in rows:
             person = self._by_pk.get(pk)
             if person is None:
-                person = LivePerson(pk, uuid, dict(properties or {}), bool(identified), created_at, version)
+                cached = PERSON_PROPERTIES.get(pk, uuid, version)
+                person = LivePerson(pk, uuid, cached or {}, bool(identified), created_at, version)
+                if cached is None:
+                    missing.append(person)
                 self._by_pk[pk] = person
             if distinct_id not in self._ids:
                 live = LiveDistinctId(did_pk, distinct_id, person, did_version)
                 self._ids[distinct_id] = live
                 person.distinct_ids.append(live)
+        self._load_properties(missing)
+
+    def _load_properties(self, persons: list[LivePerson]) -> None:
+        by_pk = {p.pk: p for p in persons}
+        pks = list(by_pk)
+        for start in range(0, len(pks), _CHUNK):
+            rows = self.session.connection().execute(
+                select(PERSONS.c.id, cast(PERSONS.c.properties, Text)).where(
+                    PERSONS.c.id.in_(pks[start : start + _CHUNK])
+                )
+            )
+            for pk, text in rows:
+                person = by_pk[pk]
+                person.properties = orjson.loads(text) if text else {}
+                PERSON_PROPERTIES.put(pk, person.uuid, person.version, person.properties)
 
     def preload(self, distinct_ids: Iterable[str]) -> None:
         wanted = sorted(set(distinct_ids) - self._looked_up)
@@ -91,18 +117,18 @@ class PersonBatch:
             query = (
                 self._columns()
                 .where(
-                    PersonDistinctId.project_id == self.project_id,
-                    PersonDistinctId.distinct_id.in_(wanted[start : start + _CHUNK]),
+                    DISTINCT_IDS.c.project_id == self.project_id,
+                    DISTINCT_IDS.c.distinct_id.in_(wanted[start : start + _CHUNK]),
                 )
                 .with_for_update()
             )
-            self._adopt(self.session.execute(query))
+            self._adopt(self.session.connection().execute(query))
 
     def _load_all_ids(self, person: LivePerson) -> None:
         if person.all_ids_loaded or person.pk is None:
             return
-        query = self._columns().where(PersonDistinctId.person_id == person.pk).with_for_update()
-        self._adopt(self.session.execute(query))
+        query = self._columns().where(DISTINCT_IDS.c.person_id == person.pk).with_for_update()
+        self._adopt(self.session.connection().execute(query))
         person.all_ids_loaded = True
 
     def person_for(self, distinct_id: str) -> LivePerson | None:
@@ -145,7 +171,7 @@ class PersonBatch:
         found: dict[str, int] = {}
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
-            rows = self.session.execute(
+            rows = self.session.connection().execute(
                 select(PersonReplicaTombstone.key, PersonReplicaTombstone.version).where(
                     PersonReplicaTombstone.project_id == self.project_id,
                     PersonReplicaTombstone.kind == kind,
@@ -154,7 +180,7 @@ class PersonBatch:
             )
             found.update({key: version for key, version in rows})
         if found:
-            self.session.execute(
+            self.session.connection().execute(
                 delete(PersonReplicaTombstone).where(
                     PersonReplicaTombstone.project_id == self.project_id,
                     PersonReplicaTombstone.kind == kind,
@@ -169,8 +195,8 @@ class PersonBatch:
         revived = self._tombstones("person", [p.uuid for p in persons])
         for person in persons:
             person.version = revived.get(person.uuid, -1) + 1
-        rows = self.session.execute(
-            insert(Person).returning(Person.id, Person.uuid),
+        rows = self.session.connection().execute(
+            insert(PERSONS).returning(PERSONS.c.id, PERSONS.c.uuid),
             [
                 {
                     "uuid": p.uuid,
@@ -194,8 +220,8 @@ class PersonBatch:
             revived = self._tombstones("distinct_id", [d.distinct_id for d in fresh])
             for live in fresh:
                 live.version = revived.get(live.distinct_id, -1) + 1
-            self.session.execute(
-                insert(PersonDistinctId),
+            self.session.connection().execute(
+                insert(DISTINCT_IDS),
                 [
                     {
                         "project_id": self.project_id,
@@ -209,9 +235,11 @@ class PersonBatch:
         for live in moved:
             live.version += 1
         if moved:
-            self.session.execute(
-                update(PersonDistinctId),
-                [{"id": d.pk, "person_id": d.person.pk, "version": d.version} for d in moved],
+            self.session.connection().execute(
+                update(DISTINCT_IDS)
+                .where(DISTINCT_IDS.c.id == bindparam("b_id"))
+                .values(person_id=bindparam("b_person"), version=bindparam("b_version")),
+                [{"b_id": d.pk, "b_person": d.person.pk, "b_version": d.version} for d in moved],
             )
 
     def bury(self, persons: list[LivePerson], distinct_ids: list[LiveDistinctId]) -> None:
@@ -222,7 +250,7 @@ class PersonBatch:
             return
         keys = [(kind, key) for kind, key, _ in rows]
         for start in range(0, len(keys), _CHUNK):
-            self.session.execute(
+            self.session.connection().execute(
                 delete(PersonReplicaTombstone).where(
                     PersonReplicaTombstone.project_id == self.project_id,
                     tuple_(PersonReplicaTombstone.kind, PersonReplicaTombstone.key).in_(
@@ -230,7 +258,7 @@ class PersonBatch:
                     ),
                 )
             )
-        self.session.execute(
+        self.session.connection().execute(
             insert(PersonReplicaTombstone),
             [{"project_id": self.project_id, "kind": k, "key": key, "version": v} for k, key, v in rows],
         )
@@ -243,15 +271,22 @@ class PersonBatch:
         for person in changed:
             person.version += 1
         if changed:
-            self.session.execute(
-                update(Person),
+            self.session.connection().execute(
+                update(PERSONS)
+                .where(PERSONS.c.id == bindparam("b_id"))
+                .values(
+                    properties=bindparam("b_properties", type_=PERSONS.c.properties.type),
+                    is_identified=bindparam("b_identified"),
+                    created_at=bindparam("b_created", type_=PERSONS.c.created_at.type),
+                    version=bindparam("b_version"),
+                ),
                 [
                     {
-                        "id": p.pk,
-                        "properties": p.properties,
-                        "is_identified": p.is_identified,
-                        "created_at": p.created_at,
-                        "version": p.version,
+                        "b_id": p.pk,
+                        "b_properties": p.properties,
+                        "b_identified": p.is_identified,
+                        "b_created": p.created_at,
+                        "b_version": p.version,
                     }
                     for p in changed
                 ],
@@ -262,13 +297,25 @@ class PersonBatch:
         for person in removed:
             person.version += 1
         if removed:
-            self.session.execute(delete(Person).where(Person.id.in_([p.pk for p in removed])))
+            self.session.connection().execute(delete(Person).where(Person.id.in_([p.pk for p in removed])))
             self.bury(removed, [])
+        self._refresh_cache(created, changed, removed)
         versions = [self._version_row(p) for p in [*created, *changed, *removed]]
         id_versions = [
             DistinctIdVersion(self.project_id, d.distinct_id, d.person.uuid, d.version) for d in changed_ids
         ]
         return ReplicaChanges(versions, id_versions)
+
+    def _refresh_cache(
+        self, created: list[LivePerson], changed: list[LivePerson], removed: list[LivePerson]
+    ) -> None:
+        for person in [*created, *changed]:
+            assert person.pk is not None
+            PERSON_PROPERTIES.put(person.pk, person.uuid, person.version, person.properties)
+        # Persons changed only in memory (noisy keys, not written) keep their entry: the cache
+        # holds its own copy, which still matches the unchanged row and version.
+        for person in removed:
+            PERSON_PROPERTIES.evict(person.pk or 0, person.uuid)
 
     def _version_row(self, person: LivePerson) -> PersonVersion:
         return PersonVersion(

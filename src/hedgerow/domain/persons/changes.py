@@ -17,6 +17,7 @@ from hedgerow.domain.ingestion.events import CapturedEvent
 from hedgerow.domain.ingestion.outbox import write_outbox
 from hedgerow.domain.ingestion.service import ingest_events
 from hedgerow.domain.persons.batch import LiveDistinctId, LivePerson, PersonBatch
+from hedgerow.domain.persons.cache import PERSON_PROPERTIES
 from hedgerow.domain.persons.models import Person, PersonDistinctId
 from hedgerow.domain.persons.presentation import ordered_distinct_ids
 from hedgerow.domain.persons.service import distinct_ids_by_person, find_person
@@ -67,6 +68,8 @@ def _delete_rows(session: Session, project_id: int, persons: Sequence[Person]) -
     dead_ids = [
         LiveDistinctId(None, distinct_id, dead_persons[0], version + 1) for distinct_id, version, _ in id_rows
     ]
+    for p in persons:
+        PERSON_PROPERTIES.evict(p.id, p.uuid)
     session.execute(delete(PersonDistinctId).where(PersonDistinctId.person_id.in_(list(uuids))))
     session.execute(delete(Person).where(Person.id.in_(list(uuids))))
     batch.bury(dead_persons, dead_ids)

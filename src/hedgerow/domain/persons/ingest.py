@@ -10,9 +10,11 @@ from hedgerow.domain.ingestion.events import CapturedEvent
 from hedgerow.domain.persons.batch import LivePerson, PersonBatch
 from hedgerow.domain.persons.identity import is_illegal_merge_id, person_uuid
 from hedgerow.domain.persons.properties import (
+    PERSON_EVENTS,
     PersonUpdate,
     apply_update,
     initial_properties,
+    is_noisy,
     person_update_for,
 )
 
@@ -63,8 +65,13 @@ class PersonProcessor:
         self.batch.attach(event.distinct_id, person)
         return person
 
-    def _apply(self, person: LivePerson, update: PersonUpdate, *, identify: bool = False) -> LivePerson:
-        if apply_update(person.properties, update):
+    def _apply(
+        self, person: LivePerson, update: PersonUpdate, *, identify: bool = False, event: str = "$set"
+    ) -> LivePerson:
+        changed = apply_update(person.properties, update)
+        if changed:
+            person.touched = True
+        if changed and (event in PERSON_EVENTS or not all(is_noisy(k) for k in changed)):
             person.dirty = True
         if identify and not person.is_identified:
             person.is_identified = True
@@ -75,7 +82,7 @@ class PersonProcessor:
         person = self.batch.person_for(event.distinct_id)
         if person is None:
             return self._create(event, update, identified=False)
-        return self._apply(person, update)
+        return self._apply(person, update, event=event.event)
 
     def _merge(self, event: CapturedEvent, other_id: str, update: PersonUpdate) -> LivePerson:
         target_id = event.distinct_id

@@ -55,6 +55,34 @@ PERSON_COPIED_KEYS = (
 )
 _SERVER_SKIPPED = frozenset({"$os", "$os_version"})
 NO_PERSON_UPDATE_EVENTS = frozenset({"$exception", "$$heatmap"})
+# Changes to these alone do not make an ordinary event rewrite the person (PostHog skips the
+# write too); they are stored with the next real change.
+NOISY_KEYS = frozenset(
+    {
+        "$current_url",
+        "$pathname",
+        "$referrer",
+        "$referring_domain",
+        "$screen_height",
+        "$screen_width",
+        "$viewport_height",
+        "$viewport_width",
+        "$browser",
+        "$browser_version",
+        "$os",
+        "$os_version",
+        "$os_name",
+        "$device_type",
+        "$raw_user_agent",
+    }
+)
+PERSON_EVENTS = frozenset({"$identify", "$create_alias", "$merge_dangerously", "$set"})
+
+
+def is_noisy(key: str) -> bool:
+    return key in NOISY_KEYS or (key.startswith("$geoip_") and key != "$geoip_disable")
+
+
 NO_COPY_EVENTS = frozenset({"$snapshot", "$performance_event"})
 
 
@@ -109,27 +137,27 @@ def _copy_event_properties(
         set_once.setdefault(f"$initial_{key.removeprefix('$')}", value)
 
 
-def apply_update(properties: dict[str, Any], update: PersonUpdate) -> bool:
-    """Apply in PostHog's order, in place; returns whether anything changed.
+def apply_update(properties: dict[str, Any], update: PersonUpdate) -> set[str]:
+    """Apply in PostHog's order, in place; returns the keys that changed.
 
     PostHog rewrites object values even when equal; skipping equal ones is only a write saving.
 
     `$unset` removes only keys the person had before this event, so `$set` k plus `$unset` k
     leaves k removed if it existed and set if it did not.
     """
-    had_before = {k for k in update.unset if k in properties}
-    changed = False
+    had_before = [k for k in update.unset if k in properties]
+    changed: set[str] = set()
     for key, value in update.set_once.items():
         if key not in properties:
             properties[key] = value
-            changed = True
+            changed.add(key)
     for key, value in update.set.items():
         if key not in properties or properties[key] != value:
             properties[key] = value
-            changed = True
+            changed.add(key)
     for key in had_before:
         properties.pop(key, None)
-        changed = True
+        changed.add(key)
     return changed
 
 

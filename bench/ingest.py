@@ -1,0 +1,202 @@
+"""Ingestion throughput: events/s through /batch/ into a running `hedgerow serve`, against the floor
+of DuckDB's own appender writing the same rows.
+
+    python bench/ingest.py [--events N] [--clients 4] [--batch-size 100]
+
+N events (default 1,000,000) go out in 100-event batches from 4 concurrent clients, 10% of them
+carrying `$set`. The clock stops when every event is visible through the events API (accepted,
+committed, and copied into the analytics store). The floor is DuckDB's appender writing the
+same rows in the same batch sizes, one flush per batch, in this process, after the server stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import orjson
+
+NAMESPACE = uuid.UUID("932979b4-65c3-4424-8467-0b66ec27bc22")
+EVENT_NAMES = ("$pageview", "signed_up", "clicked_button", "purchase", "$autocapture")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str, str, int]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEDGEROW_")}
+    env["HEDGEROW_DATA_DIR"] = str(data_dir)
+    log = data_dir / "server.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hedgerow", "serve", "--port", str(port)],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/_health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    text = log.read_text()
+    token = re.search(r"capture token:\s+(\S+)", text)
+    key = re.search(r"personal API key:\s+(\S+)", text)
+    project = re.search(r"project id:\s+(\d+)", text)
+    if not (token and key and project):
+        raise SystemExit(f"could not read credentials:\n{text}")
+    return process, url, token.group(1), key.group(1), int(project.group(1))
+
+
+def make_batches(count: int, batch_size: int, token: str, seed: int = 7) -> list[bytes]:
+    rng = random.Random(seed)
+    users = [f"user-{i}" for i in range(max(count // 20, 10))]
+    start = datetime.now(UTC) - timedelta(days=1)
+    bodies: list[bytes] = []
+    for first in range(0, count, batch_size):
+        events: list[dict[str, Any]] = []
+        for i in range(first, min(first + batch_size, count)):
+            event: dict[str, Any] = {
+                "event": rng.choice(EVENT_NAMES),
+                "distinct_id": rng.choice(users),
+                "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "timestamp": (start + timedelta(milliseconds=i)).isoformat(),
+                "properties": {
+                    "$lib": "bench",
+                    "$current_url": f"https://example.com/p/{i % 97}",
+                    "value": i,
+                },
+            }
+            if i % 10 == 0:
+                event["$set"] = {"plan": rng.choice(("free", "pro", "team")), "last_value": i}
+            events.append(event)
+        bodies.append(
+            orjson.dumps({"api_key": token, "batch": events, "sent_at": datetime.now(UTC).isoformat()})
+        )
+    return bodies
+
+
+def send_all(url: str, bodies: list[bytes], clients: int) -> float:
+    cursor = iter(range(len(bodies)))
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    def worker() -> None:
+        with httpx.Client(timeout=60, headers={"Content-Type": "application/json"}) as client:
+            while True:
+                with lock:
+                    index = next(cursor, None)
+                if index is None:
+                    return
+                response = client.post(f"{url}/batch/", content=bodies[index])
+                if response.status_code != 200:
+                    failures.append(f"{response.status_code} {response.text[:200]}")
+                    return
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise SystemExit(f"capture failed: {failures[0]}")
+    return time.perf_counter() - started
+
+
+def appender_floor(bodies: list[bytes], project_id: int, path: Path) -> float:
+    """DuckDB's appender writing the same rows to the same table shape, one flush per batch."""
+    batches: list[list[tuple[Any, ...]]] = []
+    now = datetime.now(UTC)
+    for body in bodies:
+        rows = []
+        for e in orjson.loads(body)["batch"]:
+            person = str(uuid.uuid5(NAMESPACE, f"{project_id}:{e['distinct_id']}"))
+            timestamp = datetime.fromisoformat(e["timestamp"])
+            properties = orjson.dumps(e["properties"]).decode()
+            rows.append(
+                (e["uuid"], project_id, e["event"], e["distinct_id"], person, properties, timestamp, now)
+            )
+        batches.append(rows)
+    conn = duckdb.connect(str(path))
+    conn.execute("SET TimeZone = 'UTC'")
+    conn.execute(
+        "CREATE TABLE events (uuid UUID, project_id BIGINT, event VARCHAR, distinct_id VARCHAR, "
+        "person_id UUID, properties VARCHAR, timestamp TIMESTAMPTZ, created_at TIMESTAMPTZ)"
+    )
+    started = time.perf_counter()
+    appender = conn.appender("events")
+    for rows in batches:
+        appender.append_rows(rows)
+        appender.flush()
+    elapsed = time.perf_counter() - started
+    stored = conn.execute("SELECT count(*) FROM events").fetchone()
+    conn.close()
+    assert stored is not None and stored[0] == sum(len(b) for b in batches)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=100)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="hedgerow-bench-") as tmp:
+        data_dir = Path(tmp) / "data"
+        data_dir.mkdir()
+        process, url, token, key, project_id = start_server(data_dir)
+        try:
+            bodies = make_batches(args.events, args.batch_size, token)
+            started = time.perf_counter()
+            accepted = send_all(url, bodies, args.clients)
+            # The events API drains the outbox first: when it answers, every event is in DuckDB.
+            response = httpx.get(
+                f"{url}/api/projects/{project_id}/events/",
+                params={"limit": 1},
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=600,
+            )
+            response.raise_for_status()
+            end_to_end = time.perf_counter() - started
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=120)
+        floor = appender_floor(bodies, project_id, Path(tmp) / "floor.duckdb")
+    rate = args.events / end_to_end
+    floor_rate = args.events / floor
+    print(f"events:            {args.events:,} in {len(bodies):,} batches from {args.clients} clients")
+    print(f"accepted (200s):   {args.events / accepted:,.0f} events/s ({accepted:.1f} s)")
+    print(f"ingested:          {rate:,.0f} events/s ({end_to_end:.1f} s, until visible in the events API)")
+    print(f"duckdb appender:   {floor_rate:,.0f} events/s ({floor:.1f} s, same rows, one flush per batch)")
+    print(f"ratio to floor:    {rate / floor_rate:.0%}")
+
+
+if __name__ == "__main__":
+    main()
