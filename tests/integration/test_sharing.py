@@ -220,7 +220,11 @@ def test_a_token_reaches_nothing_else(hedgerow: HedgerowClient, shared: dict[str
     token = shared["config"]["access_token"]
     other = hedgerow.api("dashboards") + f"{shared['other']['id']}/"
     mine = hedgerow.api("dashboards") + f"{shared['dashboard']['id']}/"
-    for path in (other, mine, hedgerow.api("insights") + f"{shared['secret']['id']}/"):
+    secret = hedgerow.api("insights") + f"{shared['secret']['id']}/"
+    # The dashboards API does not take sharing tokens at all; the insights API only for shared tiles.
+    assert hedgerow.get(f"{secret}?sharing_access_token={token}", auth=False).status_code == 404
+    assert hedgerow.get(secret, headers={"Authorization": f"Bearer {token}"}, auth=False).status_code == 401
+    for path in (other, mine):
         assert_error(
             hedgerow.get(f"{path}?sharing_access_token={token}", auth=False),
             401,
@@ -238,6 +242,8 @@ def test_a_token_reaches_nothing_else(hedgerow: HedgerowClient, shared: dict[str
     # Removing a tile removes it from the share; the insight on the other dashboard never shows.
     tile = next(t for t in hedgerow.get(mine).json()["tiles"] if t["insight"])
     hedgerow.patch(mine, json={"tiles": [{"id": tile["id"], "deleted": True}]})
+    removed = hedgerow.api("insights") + f"{tile['insight']['id']}/?sharing_access_token={token}"
+    assert hedgerow.get(removed, auth=False).status_code == 404
     data = hedgerow.get(f"/shared/{token}.json", auth=False).json()
     assert [t["insight"] for t in data["dashboard"]["tiles"]] == [None]
 
@@ -331,3 +337,50 @@ def test_passwords(hedgerow: HedgerowClient, shared: dict[str, Any]) -> None:
     assert [p["id"] for p in hedgerow.get(sharing(hedgerow, board_id)).json()["share_passwords"]] == [
         generated["id"]
     ]
+
+
+def test_sharing_token_reads_only_the_shared_dashboards_insights(
+    hedgerow: HedgerowClient, shared: dict[str, Any]
+) -> None:
+    token = shared["config"]["access_token"]
+    insights = hedgerow.api("insights")
+    mine, secret = shared["insight"]["id"], shared["secret"]["id"]
+    listed = hedgerow.get(f"{insights}?sharing_access_token={token}", auth=False)
+    assert listed.status_code == 200, listed.text
+    assert [r["id"] for r in listed.json()["results"]] == [mine]
+    one = hedgerow.get(f"{insights}{mine}/?sharing_access_token={token}&refresh=force_cache", auth=False)
+    assert one.status_code == 200
+    body = one.json()
+    # Shared reads compute what is missing, and show the viewer as read-only.
+    assert body["result"][0]["data"] == [0, 2, 3, 1]
+    assert body["effective_privilege_level"] == 21 and body["user_access_level"] is None
+    assert_error(
+        hedgerow.get(f"{insights}{secret}/?sharing_access_token={token}", auth=False),
+        404,
+        type="invalid_request",
+        code="not_found",
+    )
+    assert_error(
+        hedgerow.patch(f"{insights}{mine}/?sharing_access_token={token}", auth=False, json={"name": "x"}),
+        401,
+        type="authentication_error",
+        code="authentication_failed",
+        detail="Sharing access token can only be used for GET requests.",
+    )
+    assert_error(
+        hedgerow.get(f"{insights}?sharing_access_token=wrong", auth=False),
+        401,
+        type="authentication_error",
+        code="authentication_failed",
+        detail="Sharing access token is invalid.",
+    )
+    elsewhere = hedgerow.create_project("Elsewhere")
+    assert_error(
+        hedgerow.get(f"{hedgerow.api('insights', elsewhere.id)}?sharing_access_token={token}", auth=False),
+        403,
+        type="authentication_error",
+        code="permission_denied",
+        detail="You don't have access to the project.",
+    )
+    hedgerow.patch(sharing(hedgerow, shared["dashboard"]["id"]), json={"enabled": False})
+    assert hedgerow.get(f"{insights}{mine}/?sharing_access_token={token}", auth=False).status_code == 401

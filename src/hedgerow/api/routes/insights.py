@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from hedgerow.api.deps import (
+    SAFE_METHODS,
     Scoped,
     SessionDep,
     StoreDep,
     check_format,
+    current_actor,
     json_body,
     project_scope,
     validate_body,
@@ -27,19 +30,69 @@ from hedgerow.domain.insights.presentation import Viewing
 from hedgerow.domain.insights.results import parse_refresh
 from hedgerow.domain.insights.schemas import InsightOut
 from hedgerow.domain.insights.schemas_write import InsightWrite
-from hedgerow.errors import NotFound
+from hedgerow.domain.projects.schemas import ProjectRef
+from hedgerow.domain.sharing import service as sharing
+from hedgerow.errors import AuthenticationFailed, NotFound, PermissionDenied
 
 router = APIRouter(prefix="/api/projects/{project_id}/insights", tags=["insights"])
-Insights = Annotated[Scoped, Depends(project_scope("insight"))]
-Activity = Annotated[Scoped, Depends(project_scope("activity_log", action="read"))]
+SHARING_TOKEN = "sharing_access_token"
 TRUTHY = ("1", "true", "yes", "on")
 
 
-def _viewing(request: Request, ctx: Scoped, store: StoreDep, body: Any = None) -> Viewing:
+def no_sharing_token(request: Request) -> None:
+    """A sharing token only ever reads; writes with one are refused before anything else."""
+    if SHARING_TOKEN in request.query_params and request.method not in SAFE_METHODS:
+        raise AuthenticationFailed("Sharing access token can only be used for GET requests.")
+
+
+_insight_scope = project_scope("insight")
+
+
+async def insight_writer(request: Request, session: SessionDep, project_id: str) -> Scoped:
+    no_sharing_token(request)
+    return await _insight_scope(request, session, await current_actor(request, session), project_id)
+
+
+Insights = Annotated[Scoped, Depends(insight_writer)]
+Activity = Annotated[Scoped, Depends(project_scope("activity_log", action="read"))]
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads insights: a keyed user, or a sharing token limited to its dashboard's insights."""
+
+    project: ProjectRef
+    viewer_id: int | None
+    only: set[int] | None = None
+
+
+async def insight_reader(request: Request, session: SessionDep, project_id: str) -> Reader:
+    token = request.query_params.get(SHARING_TOKEN)
+    if token is None:
+        ctx = await _insight_scope(request, session, await current_actor(request, session), project_id)
+        return Reader(project=ctx.project, viewer_id=ctx.actor.user.id)
+    no_sharing_token(request)
+    found = sharing.insights_for_token(session, token)
+    if found is None:
+        raise AuthenticationFailed("Sharing access token is invalid.")
+    access, insight_ids = found
+    if project_id not in (str(access.project.id), "@current"):
+        raise PermissionDenied("You don't have access to the project.")
+    return Reader(project=access.project, viewer_id=None, only=insight_ids)
+
+
+Readers = Annotated[Reader, Depends(insight_reader)]
+
+
+def _viewing(request: Request, viewer: Scoped | Reader, store: StoreDep, body: Any = None) -> Viewing:
+    if isinstance(viewer, Reader) and viewer.only is not None:
+        # Shared views compute what is missing or stale and never force a recalculation.
+        return Viewing(store=store, mode="blocking", sharing=True)
     raw = request.query_params.get("refresh")
     if raw is None and isinstance(body, dict) and body.get("refresh") is not None:
         raw = str(body["refresh"]).lower()
-    return Viewing(store=store, mode=parse_refresh(raw), viewer_id=ctx.actor.user.id)
+    viewer_id = viewer.viewer_id if isinstance(viewer, Reader) else viewer.actor.user.id
+    return Viewing(store=store, mode=parse_refresh(raw), viewer_id=viewer_id)
 
 
 def _json_ids(raw: str | None) -> list[int] | None:
@@ -65,7 +118,7 @@ def _json_strings(raw: str | None) -> list[str] | None:
 
 
 @router.get("", summary="List insights")
-def list_insights(request: Request, ctx: Insights, session: SessionDep, store: StoreDep) -> dict[str, Any]:
+def list_insights(request: Request, ctx: Readers, session: SessionDep, store: StoreDep) -> dict[str, Any]:
     check_format(request)
     q = request.query_params
     limit, offset = page_window(request)
@@ -86,6 +139,7 @@ def list_insights(request: Request, ctx: Insights, session: SessionDep, store: S
             kind=q.get("insight"),
             tags=_json_strings(q.get("tags")),
             order=q.get("order"),
+            only=ctx.only,
         ),
         limit=limit,
         offset=offset,
@@ -142,19 +196,26 @@ def insight_activity(request: Request, insight_id: str, ctx: Activity, session: 
 
 @router.get("/{insight_id}", summary="Retrieve an insight, computing its result per `refresh`")
 def retrieve_insight(
-    request: Request, insight_id: str, ctx: Insights, session: SessionDep, store: StoreDep
+    request: Request, insight_id: str, ctx: Readers, session: SessionDep, store: StoreDep
 ) -> InsightOut:
     check_format(request)
     q = request.query_params
     from_dashboard = q.get("from_dashboard")
+    wanted = _insight_id(insight_id)
+    if ctx.only is not None and wanted not in ctx.only:
+        raise NotFound()
+    shared = ctx.only is not None
     return service.get_insight(
         session,
         project=ctx.project,
-        insight_id=_insight_id(insight_id),
+        insight_id=wanted,
         viewing=_viewing(request, ctx, store),
         from_dashboard=int(from_dashboard) if from_dashboard and from_dashboard.isdigit() else None,
-        filters_override=parse_override(q.get("filters_override"), "filters_override"),
-        tile_filters_override=parse_override(q.get("tile_filters_override"), "tile_filters_override"),
+        # Overrides are ignored under a sharing token: a shared view shows what was shared.
+        filters_override=None if shared else parse_override(q.get("filters_override"), "filters_override"),
+        tile_filters_override=None
+        if shared
+        else parse_override(q.get("tile_filters_override"), "tile_filters_override"),
     )
 
 

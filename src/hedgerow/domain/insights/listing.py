@@ -34,6 +34,7 @@ class ListFilters:
     kind: str | None = None
     tags: list[str] | None = None
     order: str | None = None
+    only: set[int] | None = None  # a sharing token's insights
 
 
 ORDERABLE = (
@@ -128,6 +129,8 @@ def list_insights(
         query = query.where(Insight.saved.is_(False))
     for dashboard_id in filters.dashboards or []:
         query = query.where(Insight.id.in_(on_live_tile.where(DashboardTile.dashboard_id == dashboard_id)))
+    if filters.only is not None:
+        query = query.where(Insight.id.in_(filters.only))
     if filters.created_by is not None:
         query = query.where(Insight.created_by_id.in_(filters.created_by))
     matching = list(session.scalars(query))

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from hedgerow.db.types import utcnow
 from hedgerow.domain.activity.service import log_activity
-from hedgerow.domain.dashboards.models import Dashboard
+from hedgerow.domain.dashboards.models import Dashboard, DashboardTile
 from hedgerow.domain.dashboards.permissions import NO_EDIT, can_edit
 from hedgerow.domain.dashboards.presentation import present_detail
+from hedgerow.domain.insights.models import Insight
 from hedgerow.domain.insights.presentation import Viewing
 from hedgerow.domain.projects.models import Project, User
 from hedgerow.domain.projects.schemas import Actor, ProjectRef
@@ -349,3 +350,26 @@ def exported_data(
         if access.settings.get(key):
             data[key] = True
     return data
+
+
+def insights_for_token(session: Session, token: str) -> tuple[SharedAccess, set[int]] | None:
+    """What `?sharing_access_token=` may read: the insights on the shared dashboard's live tiles.
+
+    Password-protected shares never authenticate with the bare token.
+    """
+    access = resolve_token(session, token)
+    if access is None or access.password_required:
+        return None
+    dashboard = session.get(Dashboard, access.dashboard_id)
+    if dashboard is None or dashboard.deleted:
+        return access, set()
+    rows = session.scalars(
+        select(DashboardTile.insight_id)
+        .join(Insight, Insight.id == DashboardTile.insight_id)
+        .where(
+            DashboardTile.dashboard_id == dashboard.id,
+            DashboardTile.deleted.is_not(True),
+            Insight.deleted.is_(False),
+        )
+    )
+    return access, {i for i in rows if i is not None}
