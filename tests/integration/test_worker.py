@@ -317,6 +317,17 @@ def test_a_cohort_left_calculating_without_a_job_is_requeued(seeded: HedgerowCli
     assert (body["is_calculating"], body["count"], body["version"]) == (False, 3, 1)
 
 
+def test_a_deleted_cohort_left_calculating_is_released(seeded: HedgerowClient) -> None:
+    cohort = create(seeded, name="Pro", filters=criteria(PRO))
+    _age(seeded, cohort["id"], deleted=True)
+    with transaction(seeded.app.state.sessionmaker) as session:
+        session.execute(update(Job).values(status="failed"))
+    Scheduler(context(seeded), {}).run_once()
+    body = fetch(seeded, cohort["id"])
+    assert (body["deleted"], body["is_calculating"], body["version"]) == (True, False, None)
+    assert [j.status for j in jobs(seeded)] == ["failed"]
+
+
 def test_embedded_workers_calculate_inside_the_server(
     hedgerow: HedgerowClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

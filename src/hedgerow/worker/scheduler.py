@@ -57,18 +57,21 @@ def _live_cohort_jobs(session: Session) -> set[str]:
 
 
 def requeue_orphans(session: Session) -> list[int]:
-    """Cohorts shown as calculating with no job that will finish them get one (same version)."""
+    """Cohorts shown as calculating with no job that will finish them get one (same version);
+    deleted ones are simply released."""
     live = _live_cohort_jobs(session)
     orphans = session.scalars(
-        select(Cohort)
-        .where(Cohort.is_calculating.is_(True), Cohort.is_static.is_(False), Cohort.deleted.is_(False))
-        .with_for_update()
+        select(Cohort).where(Cohort.is_calculating.is_(True), Cohort.is_static.is_(False)).with_for_update()
     ).all()
     requeued = []
     for cohort in orphans:
-        if _dedupe_key(cohort.id) not in live:
-            _enqueue(session, cohort, bump=False)
-            requeued.append(cohort.id)
+        if _dedupe_key(cohort.id) in live:
+            continue
+        if cohort.deleted:
+            cohort.is_calculating = False
+            continue
+        _enqueue(session, cohort, bump=False)
+        requeued.append(cohort.id)
     return requeued
 
 
