@@ -184,3 +184,35 @@ def test_shared_page_honours_no_header(hedgerow: HedgerowClient) -> None:
     assert "<header>" not in page
     data = hedgerow.get(f"/shared/{config['access_token']}.json", auth=False).json()
     assert data["noHeader"] is True and "legend" not in data
+
+
+def test_move_tile_and_exclude_generated(hedgerow: HedgerowClient) -> None:
+    path = hedgerow.api("dashboards")
+    source = hedgerow.post(path, json={"name": "source"}).json()
+    target = hedgerow.post(path, json={"name": "target"}).json()
+    hedgerow.post(path, json={"name": "Generated Dashboard: x"})
+    made = hedgerow.post(
+        hedgerow.api("insights"), json={"name": "moving", "query": trends(), "dashboards": [source["id"]]}
+    ).json()
+    tile_id = made["dashboard_tiles"][0]["id"]
+    moved = hedgerow.patch(
+        path + f"{source['id']}/move_tile", json={"tile": {"id": tile_id}, "toDashboard": target["id"]}
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["id"] == source["id"] and moved.json()["tiles"] == []
+    after = hedgerow.get(path + f"{target['id']}/").json()["tiles"]
+    assert [(t["id"], t["insight"]["id"]) for t in after] == [(tile_id, made["id"])]
+    assert hedgerow.get(hedgerow.api("insights") + f"{made['id']}/").json()["dashboards"] == [target["id"]]
+    assert_error(
+        hedgerow.patch(
+            path + f"{source['id']}/move_tile", json={"tile": {"id": tile_id}, "toDashboard": target["id"]}
+        ),
+        400,
+        type="validation_error",
+        code="invalid_input",
+        detail="Tile not found.",
+        attr="tile",
+    )
+    names = [d["name"] for d in hedgerow.get(path + "?exclude_generated=true").json()["results"]]
+    assert names == ["source", "target"]
+    assert hedgerow.get(path).json()["count"] == 3

@@ -28,8 +28,8 @@ from hedgerow.errors import NotFound
 
 router = APIRouter(prefix="/api/projects/{project_id}/dashboards", tags=["dashboards"])
 Dashboards = Annotated[Scoped, Depends(project_scope("dashboard"))]
-# PostHog declares no scope on this action; requiring dashboard:write lets scoped keys that may
-# create dashboards use it instead of refusing them outright.
+# PostHog declares no scope on these actions (create_from_template_json, move_tile); requiring
+# dashboard:write lets keys that may edit dashboards use them instead of refusing them outright.
 DashboardsWrite = Annotated[Scoped, Depends(project_scope("dashboard", action="write"))]
 FORMATS = ("json", "txt")
 
@@ -60,6 +60,7 @@ def list_dashboards(request: Request, ctx: Dashboards, session: SessionDep) -> d
         project=ctx.project,
         viewer_id=ctx.actor.user.id,
         tags=request.query_params.getlist("tags"),
+        exclude_generated=(request.query_params.get("exclude_generated") or "").lower() == "true",
         limit=limit,
         offset=offset,
     )
@@ -93,6 +94,23 @@ async def create_from_template_json(
     validate_body(DashboardWrite, raw)
     return service.create_from_template_json(
         session, project=ctx.project, actor=ctx.actor, raw=raw, viewing=_viewing(request, ctx, store)
+    )
+
+
+@router.patch("/{dashboard_id}/move_tile", summary="Move a tile to another dashboard")
+async def move_tile(
+    request: Request, dashboard_id: str, ctx: DashboardsWrite, session: SessionDep, store: StoreDep
+) -> DashboardOut:
+    check_format(request, FORMATS)
+    raw = await json_body(request)
+    validate_body(DashboardWrite, raw)
+    return service.move_tile(
+        session,
+        project=ctx.project,
+        actor=ctx.actor,
+        dashboard_id=_dashboard_id(dashboard_id),
+        raw=raw,
+        viewing=_viewing(request, ctx, store),
     )
 
 

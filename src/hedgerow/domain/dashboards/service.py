@@ -53,13 +53,22 @@ def find_dashboard(
 
 
 def list_dashboards(
-    session: Session, *, project: ProjectRef, viewer_id: int | None, tags: list[str], limit: int, offset: int
+    session: Session,
+    *,
+    project: ProjectRef,
+    viewer_id: int | None,
+    tags: list[str],
+    limit: int,
+    offset: int,
+    exclude_generated: bool = False,
 ) -> DashboardPage:
     rows = list(
         session.scalars(
             select(Dashboard).where(Dashboard.project_id == project.id, Dashboard.deleted.is_(False))
         )
     )
+    if exclude_generated:
+        rows = [r for r in rows if not (r.name or "").startswith("Generated Dashboard")]
     wanted = set(normalise_tags(tags))
     if wanted:
         rows = [r for r in rows if wanted & set(r.tags or [])]
@@ -290,3 +299,46 @@ def update_dashboard(
             changes=changes,
         )
     return present_detail(session, project, row, viewing)
+
+
+def move_tile(
+    session: Session,
+    *,
+    project: ProjectRef,
+    actor: Actor,
+    dashboard_id: int,
+    raw: dict[str, Any],
+    viewing: Viewing,
+) -> DashboardOut:
+    """Move a tile to another dashboard of the project; the answer is the source dashboard."""
+    source = find_dashboard(session, project, dashboard_id)
+    tile_ref, target_id = raw.get("tile"), raw.get("toDashboard")
+    if not isinstance(tile_ref, dict) or not isinstance(tile_ref.get("id"), int):
+        raise InvalidInput("This field is required.", code="required", attr="tile")
+    if not isinstance(target_id, int):
+        raise InvalidInput("This field is required.", code="required", attr="toDashboard")
+    target = session.get(Dashboard, target_id)
+    if target is None or target.deleted or target.project_id != project.id:
+        raise InvalidInput("Dashboard not found", attr="toDashboard")
+    for dashboard in (source, target):
+        if not can_edit(session, actor, project, dashboard):
+            raise PermissionDenied(NO_EDIT)
+    tile = session.get(DashboardTile, tile_ref["id"])
+    if tile is None or tile.dashboard_id != source.id or tile.deleted:
+        raise InvalidInput("Tile not found.", attr="tile")
+    existing = session.scalars(
+        select(DashboardTile).where(
+            DashboardTile.dashboard_id == target.id,
+            DashboardTile.insight_id == tile.insight_id
+            if tile.insight_id is not None
+            else DashboardTile.text_id == tile.text_id,
+        )
+    ).first()
+    if existing is not None:
+        # The target already had this insight or text (perhaps removed): revive that tile instead.
+        existing.deleted = False
+        tile.deleted = True
+    else:
+        tile.dashboard_id = target.id
+    session.flush()
+    return present_detail(session, project, source, viewing)
