@@ -296,3 +296,9 @@ def test_concurrent_appends_all_land_in_fewer_transactions(store: AnalyticsStore
     if before is not None:  # engines that group commits report how many transactions they ran
         transactions = store.write_transactions - before  # type: ignore[attr-defined]
         assert 0 < transactions < threads * calls_per_thread
+
+
+def test_ids_come_back_as_text(store: AnalyticsStore) -> None:
+    store.append_person_versions([person(P1, 1)])
+    rows = store.query(CompiledQuery("SELECT id, [id], created_at FROM persons_latest", {}))
+    assert rows == [(P1, [P1], T0)]
