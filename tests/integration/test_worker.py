@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -210,6 +211,27 @@ def test_a_killed_worker_s_job_is_retried_after_its_lease_and_finishes(seeded: H
     # The dead worker's late completion cannot overwrite the job it lost.
     JobQueue(ctx.factory, policy_from(ctx)).complete(dead)
     assert JobQueue(ctx.factory, policy_from(ctx)).heartbeat(dead) is False
+
+
+def test_concurrent_claimers_never_take_the_same_job(seeded: HedgerowClient) -> None:
+    for i in range(8):
+        create(seeded, name=f"c{i}", filters=criteria(PRO))
+    ctx = context(seeded)
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def claimer(n: int) -> None:
+        queue = JobQueue(ctx.factory, policy_from(ctx))
+        while (job := queue.claim(f"claimer-{n}")) is not None:
+            with lock:
+                claimed.append(job.id)
+
+    threads = [threading.Thread(target=claimer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == sorted(j.id for j in jobs(seeded)) and len(claimed) == 8
 
 
 def test_heartbeats_keep_a_long_job_leased(seeded: HedgerowClient) -> None:
