@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from hedgerow.store.clickhouse_values import decode_json_compact, json_row, normalise, render_param
+from hedgerow.store.clickhouse_values import decode_json_compact, json_compact_row, normalise, render_param
 
 READ_SETTINGS = {"final": 1}
 
@@ -54,9 +54,9 @@ class ChdbExecutor:
         return decode_json_compact(self._run(sql, params, "JSONCompact").bytes())
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        # JSONEachRow data is encoded by json.dumps, so values never become SQL text.
-        lines = "\n".join(json_row(dict(zip(columns, row, strict=True))) for row in rows)
-        statement = f"INSERT INTO {table} ({', '.join(columns)}) FORMAT JSONEachRow\n{lines}"
+        # The data is encoded by json.dumps, so values never become SQL text.
+        lines = "\n".join(json_compact_row(row) for row in rows)
+        statement = f"INSERT INTO {table} ({', '.join(columns)}) FORMAT JSONCompactEachRow\n{lines}"
         with self._lock:
             self._session.query(statement, "CSV")
 
