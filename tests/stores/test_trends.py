@@ -178,6 +178,28 @@ def test_cumulative_and_smoothing(seeded: AnalyticsStore) -> None:
     assert smooth["data"] == [0, 0, 0, 0, 0, 0, 1, 1]
 
 
+def test_weekly_and_monthly_active_people(seeded: AnalyticsStore) -> None:
+    seeded.append_events([event(P3, "2012-01-05 12:00:00"), event(P2, "2011-12-20 12:00:00")])
+    weekly = trends(seeded, series=[{"kind": "EventsNode", "event": "$pageview", "math": "weekly_active"}])
+    # P3 on the 5th counts until the 11th; P1 and P2 from the 14th; P1 again on the 15th.
+    assert weekly.result[0]["data"] == [1, 1, 1, 1, 0, 0, 2, 2]
+    monthly = trends(seeded, series=[{"kind": "EventsNode", "event": "$pageview", "math": "monthly_active"}])
+    # P2's visit on 20 December is still inside the 30 days that end on 8-13 January.
+    assert monthly.result[0]["data"] == [2, 2, 2, 2, 2, 2, 3, 3]
+    by_week = trends(
+        seeded,
+        interval="week",
+        series=[{"kind": "EventsNode", "event": "$pageview", "math": "weekly_active"}],
+    )
+    assert by_week.result[0]["data"] == [2, 1]  # plain uniques per week
+    with pytest.raises(TrendsQueryError, match="needs a daily time series"):
+        trends(
+            seeded,
+            interval="hour",
+            series=[{"kind": "EventsNode", "event": "$pageview", "math": "weekly_active"}],
+        )
+
+
 def test_all_time_starts_at_the_first_event(seeded: AnalyticsStore) -> None:
     series = trends(seeded, dateRange={"date_from": "all"}).result[0]
     assert series["days"] == ["2012-01-13", "2012-01-14", "2012-01-15"]

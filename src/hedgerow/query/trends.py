@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -33,7 +33,9 @@ PROPERTY_MATH = {
     "p95": 0.95,
     "p99": 0.99,
 }
-SUPPORTED_MATH = (None, "total", "dau", "unique_session", *PROPERTY_MATH)
+# Active users: distinct persons over the window of days ending with each day bucket.
+ACTIVE_WINDOW_DAYS = {"weekly_active": 7, "monthly_active": 30}
+SUPPORTED_MATH = (None, "total", "dau", "unique_session", *PROPERTY_MATH, *ACTIVE_WINDOW_DAYS)
 TOTAL_VALUE_DISPLAYS = frozenset(
     {"BoldNumber", "ActionsPie", "ActionsBarValue", "ActionsTable", "WorldMap", "CalendarHeatmap"}
 )
@@ -239,11 +241,19 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
     if ctx.interval not in INTERVALS:
         raise TrendsQueryError(f'Interval "{ctx.interval}" is not supported.', "interval")
     series = series_list(source)[index]
+    math = series.get("math") or "total"
+    window_days = ACTIVE_WINDOW_DAYS.get(math)
+    if window_days and ctx.interval in ("week", "month"):
+        # A week or month bucket already spans the window: PostHog counts plain uniques then.
+        series, math, window_days = {**series, "math": "dau"}, "dau", None
+    if window_days and (ctx.interval != "day" or ctx.total_value):
+        raise TrendsQueryError(f'Math "{math}" needs a daily time series.', "series")
+    lower = ctx.date_from - timedelta(days=window_days - 1) if window_days else ctx.date_from
     b = _Builder(DIALECTS[dialect], ctx)
     e_ts = exp.column("timestamp", table="e")
     conditions: list[exp.Expr] = [
         exp.column("project_id", table="e").eq(b.param(ctx.project_id, "int")),
-        exp.GTE(this=e_ts, expression=b.param(ctx.date_from, "datetime")),
+        exp.GTE(this=e_ts, expression=b.param(lower, "datetime")),
         exp.LTE(this=e_ts, expression=b.param(ctx.date_to, "datetime")),
     ]
     if series.get("event") is not None:
@@ -253,7 +263,7 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
         if condition is not None:
             conditions.append(condition)
 
-    if ctx.total_value:
+    if ctx.total_value or window_days:
         bucket: exp.Expr = exp.Literal.string("")
     else:
         local = b.d.local_time(e_ts, b.param(ctx.timezone, "string"))
@@ -268,46 +278,74 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
     else:
         breakdown_value = b.d.null_text()
 
-    value = _aggregate(b, series)
-    query = (
-        exp.select(
-            exp.alias_(bucket, "bucket"),
-            exp.alias_(breakdown_value, "breakdown_value"),
-            exp.alias_(value, "value"),
-        )
-        .from_(exp.to_table("events").as_("e"))
-        .where(exp.and_(*conditions))
-        .group_by(bucket, breakdown_value)
-    )
-    if ctx.first_seen and (series.get("math") or "total") == "dau":
-        person = exp.column("person_id", table="e")
-        firsts = (
+    events = exp.to_table("events").as_("e")
+    where = exp.and_(*conditions)
+    person = exp.column("person_id", table="e")
+    if window_days:
+        day = b.d.local_day(b.d.local_time(e_ts, b.param(ctx.timezone, "string")))
+        inner = (
             exp.select(
-                exp.alias_(exp.Min(this=bucket), "bucket"),
+                exp.alias_(person, "person_id"),
+                exp.alias_(day, "day"),
                 exp.alias_(breakdown_value, "breakdown_value"),
             )
-            .from_(exp.to_table("events").as_("e"))
-            .where(exp.and_(*conditions))
+            .distinct()
+            .from_(events)
+            .where(where)
+        )
+        # Each active day counts towards the buckets of the `window_days` days that follow it.
+        target = b.d.shifted_day(exp.column("day", table="a"), exp.column("o", table="offsets"))
+        outer_value = b.d.count_distinct(exp.column("person_id", table="a"))
+        outer_breakdown = exp.column("breakdown_value", table="a")
+        wrap = lambda inner_query: (  # noqa: E731
+            exp.select(
+                exp.alias_(target, "bucket"),
+                exp.alias_(outer_breakdown, "breakdown_value"),
+                exp.alias_(outer_value, "value"),
+            )
+            .from_(inner_query.subquery("a"))
+            .join(b.d.day_offsets(window_days), join_type="cross")
+            .group_by(target, outer_breakdown)
+        )
+    elif ctx.first_seen and math == "dau":
+        # Cumulative graphs: each person once, in the first bucket they appear in.
+        inner = (
+            exp.select(
+                exp.alias_(exp.Min(this=bucket), "bucket"), exp.alias_(breakdown_value, "breakdown_value")
+            )
+            .from_(events)
+            .where(where)
             .group_by(person, breakdown_value)
         )
-        query = firsts
+        wrap = lambda inner_query: (  # noqa: E731
+            exp.select("bucket", "breakdown_value", exp.alias_(exp.Count(this=exp.Star()), "value"))
+            .from_(inner_query.subquery("firsts"))
+            .group_by("bucket", "breakdown_value")
+        )
+    else:
+        inner = (
+            exp.select(
+                exp.alias_(bucket, "bucket"),
+                exp.alias_(breakdown_value, "breakdown_value"),
+                exp.alias_(_aggregate(b, series), "value"),
+            )
+            .from_(events)
+            .where(where)
+            .group_by(bucket, breakdown_value)
+        )
+        wrap = None
     if b.needs_persons:
         persons = (
             exp.select("id", "properties")
             .from_("persons_latest")
             .where(exp.column("project_id").eq(b.param(ctx.project_id, "int")))
         )
-        query = query.join(
+        inner = inner.join(
             persons.subquery("p"),
-            on=exp.column("id", table="p").eq(exp.column("person_id", table="e")),
+            on=exp.column("id", table="p").eq(person),
             join_type="left",
         )
-    if ctx.first_seen and (series.get("math") or "total") == "dau":
-        query = (
-            exp.select("bucket", "breakdown_value", exp.alias_(exp.Count(this=exp.Star()), "value"))
-            .from_(query.subquery("firsts"))
-            .group_by("bucket", "breakdown_value")
-        )
+    query = wrap(inner) if wrap is not None else inner
     return SeriesSQL(sql=b.d.render(query), params=b.params)
 
 

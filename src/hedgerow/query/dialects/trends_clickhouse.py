@@ -104,5 +104,20 @@ def aggregate(name: str, value: exp.Expr, quantile: float | None) -> exp.Expr:
     return _fn(name, value)
 
 
+def local_day(local: exp.Expr) -> exp.Expr:
+    return _fn("toDate", local)
+
+
+def day_offsets(count: int) -> exp.Expr:
+    """A subquery of integers 0..count-1 in column `o`."""
+    select = sqlglot.parse_one(f"SELECT number AS o FROM numbers({int(count)})", read="clickhouse")
+    assert isinstance(select, exp.Select)
+    return select.subquery("offsets")
+
+
+def shifted_day(day: exp.Expr, offset: exp.Expr) -> exp.Expr:
+    return _fn("formatDateTime", _fn("addDays", day, offset), exp.Literal.string("%Y-%m-%d 00:00:00"))
+
+
 def render(query: exp.Expr) -> str:
     return query.sql(dialect="clickhouse")

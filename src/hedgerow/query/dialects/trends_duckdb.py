@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 
 NAME = "duckdb"
@@ -79,6 +80,22 @@ def aggregate(name: str, value: exp.Expr, quantile: float | None) -> exp.Expr:
     if quantile is not None:
         return _fn("quantile_cont", value, exp.Literal.number(quantile))
     return _fn(name, value)
+
+
+def local_day(local: exp.Expr) -> exp.Expr:
+    return exp.cast(_fn("date_trunc", exp.Literal.string("day"), local), "date")
+
+
+def day_offsets(count: int) -> exp.Expr:
+    """A subquery of integers 0..count-1 in column `o`."""
+    select = sqlglot.parse_one(f"SELECT range AS o FROM range({int(count)})", read="duckdb")
+    assert isinstance(select, exp.Select)
+    return select.subquery("offsets")
+
+
+def shifted_day(day: exp.Expr, offset: exp.Expr) -> exp.Expr:
+    moved = exp.Add(this=day, expression=exp.cast(offset, "int"))
+    return _fn("strftime", moved, exp.Literal.string("%Y-%m-%d 00:00:00"))
 
 
 def render(query: exp.Expr) -> str:
