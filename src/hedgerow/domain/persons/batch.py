@@ -103,7 +103,7 @@ class PersonBatch:
                 select(PERSONS.c.id, cast(PERSONS.c.properties, Text)).where(
                     PERSONS.c.id.in_(pks[start : start + _CHUNK])
                 )
-            )
+            ).all()
             for pk, text in rows:
                 person = by_pk[pk]
                 person.properties = orjson.loads(text) if text else {}
@@ -122,13 +122,13 @@ class PersonBatch:
                 )
                 .with_for_update()
             )
-            self._adopt(self.session.connection().execute(query))
+            self._adopt(self.session.connection().execute(query).all())
 
     def _load_all_ids(self, person: LivePerson) -> None:
         if person.all_ids_loaded or person.pk is None:
             return
         query = self._columns().where(DISTINCT_IDS.c.person_id == person.pk).with_for_update()
-        self._adopt(self.session.connection().execute(query))
+        self._adopt(self.session.connection().execute(query).all())
         person.all_ids_loaded = True
 
     def person_for(self, distinct_id: str) -> LivePerson | None:
