@@ -99,11 +99,15 @@ class PersonBatch:
         by_pk = {p.pk: p for p in persons}
         pks = list(by_pk)
         for start in range(0, len(pks), _CHUNK):
-            rows = self.session.connection().execute(
-                select(PERSONS.c.id, cast(PERSONS.c.properties, Text)).where(
-                    PERSONS.c.id.in_(pks[start : start + _CHUNK])
+            rows = (
+                self.session.connection()
+                .execute(
+                    select(PERSONS.c.id, cast(PERSONS.c.properties, Text)).where(
+                        PERSONS.c.id.in_(pks[start : start + _CHUNK])
+                    )
                 )
-            ).all()
+                .all()
+            )
             for pk, text in rows:
                 person = by_pk[pk]
                 person.properties = orjson.loads(text) if text else {}
