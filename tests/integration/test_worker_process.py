@@ -1,4 +1,5 @@
-"""`hedgerow worker` as its own process: it calculates queued cohorts and stops cleanly."""
+"""`hedgerow worker` as its own process: it calculates queued cohorts, stops cleanly on SIGTERM,
+and when one is killed mid-calculation the next takes the job over once the lease runs out."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from hedgerow.db.session import make_engine, make_sessionmaker, transaction
-from hedgerow.domain.cohorts.models import Cohort
-from hedgerow.store.base import DistinctIdVersion, PersonVersion
+from hedgerow.domain.cohorts.models import Cohort, CohortCalculationHistory
+from hedgerow.domain.jobs.models import Job
+from hedgerow.store.base import DistinctIdVersion, EventRow, PersonVersion
 from tests.support import HedgerowClient
 
 PRO = {"key": "plan", "type": "person", "operator": "exact", "value": "pro"}
@@ -88,3 +91,88 @@ def test_worker_process_calculates_and_stops_on_sigterm(queued: dict[str, Any]) 
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err.decode()
     assert b"worker running 1 thread" in out
+
+
+@pytest.fixture
+def slow_queued(hedgerow: HedgerowClient, database_url: str) -> dict[str, Any]:
+    """A cohort whose calculation takes a while (a sequence over thousands of event pairs)."""
+    store = hedgerow.app.state.store
+    person = "00000000-0000-4000-8000-0000000000aa"
+    now = datetime.now(UTC)
+    store.append_person_versions([PersonVersion(hedgerow.project_id, person, "{}", True, now, 1)])
+    store.append_distinct_id_versions([DistinctIdVersion(hedgerow.project_id, "slow", person, 1)])
+    store.append_events(
+        [
+            EventRow(
+                str(uuid.UUID(int=k + 1, version=4)),
+                hedgerow.project_id,
+                "a" if k % 2 else "b",
+                "slow",
+                person,
+                "{}",
+                now - timedelta(seconds=k),
+                now,
+            )
+            for k in range(12_000)
+        ]
+    )
+    sequence = {
+        "type": "behavioral",
+        "key": "a",
+        "value": "performed_event_sequence",
+        "event_type": "events",
+        "time_value": 1,
+        "time_interval": "day",
+        "seq_event": "b",
+        "seq_event_type": "events",
+        "seq_time_value": 1,
+        "seq_time_interval": "day",
+    }
+    response = hedgerow.post(
+        hedgerow.api("cohorts"),
+        json={"name": "Slow", "filters": {"properties": {"type": "AND", "values": [sequence]}}},
+    )
+    assert response.status_code == 201, response.text
+    hedgerow.http.__exit__(None, None, None)
+    env = {**os.environ, "HEDGEROW_WORKER_POLL_SECONDS": "0.05", "HEDGEROW_JOB_LEASE_SECONDS": "2"}
+    return {"id": response.json()["id"], "env": env, "url": database_url}
+
+
+def _job(url: str) -> tuple[str, str | None, int]:
+    engine = make_engine(url)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            job = session.scalars(select(Job)).one()
+            return job.status, job.lease_owner, job.attempts
+    finally:
+        engine.dispose()
+
+
+def test_a_worker_killed_mid_calculation_is_retried_after_its_lease(slow_queued: dict[str, Any]) -> None:
+    url = slow_queued["url"]
+    victim = _worker(slow_queued["env"])
+    try:
+        _wait(lambda: _job(url)[0] == "running", timeout=60)
+    finally:
+        victim.kill()  # SIGKILL mid-calculation: no clean-up, the lease is left to expire
+        victim.wait(timeout=30)
+    status, owner, attempts = _job(url)
+    assert (status, attempts) == ("running", 1) and owner is not None
+    assert _cohort(url, slow_queued["id"]).is_calculating is True
+    survivor = _worker(slow_queued["env"])
+    try:
+        _wait(lambda: not _cohort(url, slow_queued["id"]).is_calculating, timeout=120)
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        survivor.communicate(timeout=60)
+    status, owner, attempts = _job(url)
+    assert (status, attempts) == ("done", 2)
+    row = _cohort(url, slow_queued["id"])
+    assert (row.count, row.version, row.errors_calculating) == (1, 1, 0)
+    engine = make_engine(url)
+    with transaction(make_sessionmaker(engine)) as session:
+        runs = session.scalars(
+            select(CohortCalculationHistory).order_by(CohortCalculationHistory.started_at)
+        ).all()
+        assert [(r.error_code, r.count) for r in runs] == [("interrupted", None), (None, 1)]
+    engine.dispose()

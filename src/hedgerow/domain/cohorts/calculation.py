@@ -30,6 +30,7 @@ from hedgerow.query.plan import LoweringError
 from hedgerow.store.base import AnalyticsStore, CompiledQuery
 
 Status = Literal["done", "failed", "skipped", "superseded"]
+INTERRUPTED = "Calculation was interrupted before it finished"
 # Engine error texts -> PostHog's calculation error codes (they pick `last_error_message`).
 ERROR_SIGNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("invalid_regex", ("cannot_compile_regexp", "regex", "re2")),
@@ -141,6 +142,20 @@ def _start(
         )
 
 
+def _close_interrupted(session: Session, cohort_id: int, *, before: datetime, at: datetime) -> None:
+    """Runs of this cohort that started earlier and never finished were cut off (a worker died)."""
+    for row in session.scalars(
+        select(CohortCalculationHistory).where(
+            CohortCalculationHistory.cohort_id == cohort_id,
+            CohortCalculationHistory.finished_at.is_(None),
+            CohortCalculationHistory.started_at < before,
+        )
+    ):
+        row.finished_at = at
+        row.error = INTERRUPTED
+        row.error_code = "interrupted"
+
+
 def _finish(
     factory: sessionmaker[Session],
     run: _Run,
@@ -156,6 +171,7 @@ def _finish(
     with transaction(factory) as session:
         history = session.get(CohortCalculationHistory, run.history_id)
         if history is not None:
+            _close_interrupted(session, cohort_id, before=history.started_at, at=finished)
             history.finished_at = finished
             history.count = count
             history.queries = queries or None
