@@ -54,6 +54,7 @@ PERSON_COPIED_KEYS = (
     "sccid",
 )
 _SERVER_SKIPPED = frozenset({"$os", "$os_version"})
+_COPIED = frozenset(PERSON_COPIED_KEYS)
 NO_PERSON_UPDATE_EVENTS = frozenset({"$exception", "$$heatmap"})
 # Changes to these alone do not make an ordinary event rewrite the person (PostHog skips the
 # write too); they are stored with the next real change.
@@ -129,8 +130,8 @@ def _copy_event_properties(
         # `$os_name` stands in for `$os` on platforms that only send the former.
         set_.setdefault("$os", properties["$os_name"])
         set_once.setdefault("$initial_os", properties["$os_name"])
-    for key in PERSON_COPIED_KEYS:
-        if key not in properties or (is_server and key in _SERVER_SKIPPED):
+    for key in _COPIED.intersection(properties):
+        if is_server and key in _SERVER_SKIPPED:
             continue
         value = properties[key]
         set_.setdefault(key, value)
