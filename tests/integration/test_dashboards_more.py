@@ -216,3 +216,16 @@ def test_move_tile_and_exclude_generated(hedgerow: HedgerowClient) -> None:
     names = [d["name"] for d in hedgerow.get(path + "?exclude_generated=true").json()["results"]]
     assert names == ["source", "target"]
     assert hedgerow.get(path).json()["count"] == 3
+
+
+def test_form_encoded_bodies_and_insight_by_short_id(hedgerow: HedgerowClient) -> None:
+    path = hedgerow.api("dashboards")
+    created = hedgerow.post(path, data={"name": "from a form", "pinned": "true"})
+    assert created.status_code == 201, created.text
+    assert created.json()["name"] == "from a form" and created.json()["pinned"] is True
+    patched = hedgerow.patch(path + f"{created.json()['id']}/", data={"description": "formed"})
+    assert patched.status_code == 200 and patched.json()["description"] == "formed"
+    made = hedgerow.post(hedgerow.api("insights"), json={"name": "short"}).json()
+    by_short = hedgerow.get(hedgerow.api("insights") + f"{made['short_id']}/")
+    assert by_short.status_code == 200 and by_short.json()["id"] == made["id"]
+    assert hedgerow.get(hedgerow.api("insights") + "zzzzzzzz/").status_code == 404

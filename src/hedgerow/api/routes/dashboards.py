@@ -39,6 +39,15 @@ def _event_stream_quirk(body: dict[str, Any]) -> Response:
     return Response("".join(body), media_type="text/event-stream; charset=utf-8")
 
 
+async def _body(request: Request) -> Any:
+    """JSON, or a form (PostHog's dashboards accept form-encoded PATCHes too)."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        return {key: value for key, value in form.items() if isinstance(value, str)}
+    return await json_body(request)
+
+
 def _dashboard_id(raw: str) -> int:
     if not raw.isdigit():
         raise NotFound()
@@ -73,7 +82,7 @@ async def create_dashboard(
     request: Request, ctx: Dashboards, session: SessionDep, store: StoreDep
 ) -> DashboardOut:
     check_format(request, FORMATS)
-    raw = await json_body(request)
+    raw = await _body(request)
     body, _ = validate_body(DashboardWrite, raw)
     return service.create_dashboard(
         session,
@@ -133,7 +142,7 @@ async def _update(
     request: Request, dashboard_id: str, ctx: Scoped, session: SessionDep, store: StoreDep
 ) -> DashboardOut:
     check_format(request, FORMATS)
-    raw = await json_body(request)
+    raw = await _body(request)
     body, sent = validate_body(DashboardWrite, raw)
     return service.update_dashboard(
         session,

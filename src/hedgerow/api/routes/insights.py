@@ -201,7 +201,8 @@ def retrieve_insight(
     check_format(request)
     q = request.query_params
     from_dashboard = q.get("from_dashboard")
-    wanted = _insight_id(insight_id)
+    # The numeric id, or (as newer PostHog accepts) the short_id; sharing tokens use ids only.
+    wanted: int | str = int(insight_id) if insight_id.isdigit() else insight_id
     if ctx.only is not None and wanted not in ctx.only:
         raise NotFound()
     shared = ctx.only is not None
