@@ -345,7 +345,7 @@ def test_breakdown_and_unsupported_math(seeded: HedgerowClient) -> None:
     odd = create(
         seeded,
         name="odd",
-        query=query(series=[{"kind": "EventsNode", "event": "$pageview", "math": "first_time_for_user"}]),
+        query=query(series=[{"kind": "EventsNode", "event": "$pageview", "math": "hogql"}]),
     )
     response = seeded.get(seeded.api(INS) + f"{odd['id']}/?refresh=true")
     assert_error(
@@ -353,7 +353,7 @@ def test_breakdown_and_unsupported_math(seeded: HedgerowClient) -> None:
         400,
         type="validation_error",
         code="invalid_input",
-        detail='Math "first_time_for_user" is not supported.',
+        detail='Math "hogql" is not supported.',
         attr="series",
     )
 

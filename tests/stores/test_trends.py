@@ -200,6 +200,20 @@ def test_weekly_and_monthly_active_people(seeded: AnalyticsStore) -> None:
         )
 
 
+def test_first_time_for_user(seeded: AnalyticsStore) -> None:
+    seeded.append_events([event(P2, "2011-12-20 12:00:00")])
+    first = [{"kind": "EventsNode", "event": "$pageview", "math": "first_time_for_user"}]
+    # P1 first came on the 14th; P2 had come in December, before the range, so is not new.
+    assert trends(seeded, series=first).result[0]["data"] == [0, 0, 0, 0, 0, 0, 1, 0]
+    chrome = [{"key": "$browser", "value": "Chrome", "type": "event"}]
+    matching = [{**first[0], "math": "first_matching_event_for_user", "properties": chrome}]
+    assert trends(seeded, series=matching).result[0]["data"] == [0, 0, 0, 0, 0, 0, 1, 0]
+    bold = trends(seeded, series=first, trendsFilter={"display": "BoldNumber"}).result[0]
+    assert bold["aggregated_value"] == 1
+    with pytest.raises(TrendsQueryError, match="cannot be broken down"):
+        trends(seeded, series=first, breakdownFilter={"breakdown": "$browser"})
+
+
 def test_all_time_starts_at_the_first_event(seeded: AnalyticsStore) -> None:
     series = trends(seeded, dateRange={"date_from": "all"}).result[0]
     assert series["days"] == ["2012-01-13", "2012-01-14", "2012-01-15"]

@@ -35,7 +35,17 @@ PROPERTY_MATH = {
 }
 # Active users: distinct persons over the window of days ending with each day bucket.
 ACTIVE_WINDOW_DAYS = {"weekly_active": 7, "monthly_active": 30}
-SUPPORTED_MATH = (None, "total", "dau", "unique_session", *PROPERTY_MATH, *ACTIVE_WINDOW_DAYS)
+# Persons counted once, in the bucket of their first matching event ever (if it is in range).
+FIRST_TIME_MATH = ("first_time_for_user", "first_matching_event_for_user")
+SUPPORTED_MATH = (
+    None,
+    "total",
+    "dau",
+    "unique_session",
+    *PROPERTY_MATH,
+    *ACTIVE_WINDOW_DAYS,
+    *FIRST_TIME_MATH,
+)
 TOTAL_VALUE_DISPLAYS = frozenset(
     {"BoldNumber", "ActionsPie", "ActionsBarValue", "ActionsTable", "WorldMap", "CalendarHeatmap"}
 )
@@ -249,13 +259,15 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
     if window_days and (ctx.interval != "day" or ctx.total_value):
         raise TrendsQueryError(f'Math "{math}" needs a daily time series.', "series")
     lower = ctx.date_from - timedelta(days=window_days - 1) if window_days else ctx.date_from
+    # Filters pick the events; the first of them must fall in range (PostHog's nuance between the
+    # two first-time maths is not confirmed, so both count the first matching event).
+    first_time = math in FIRST_TIME_MATH
     b = _Builder(DIALECTS[dialect], ctx)
     e_ts = exp.column("timestamp", table="e")
-    conditions: list[exp.Expr] = [
-        exp.column("project_id", table="e").eq(b.param(ctx.project_id, "int")),
-        exp.GTE(this=e_ts, expression=b.param(lower, "datetime")),
-        exp.LTE(this=e_ts, expression=b.param(ctx.date_to, "datetime")),
-    ]
+    conditions: list[exp.Expr] = [exp.column("project_id", table="e").eq(b.param(ctx.project_id, "int"))]
+    if not first_time:
+        conditions.append(exp.GTE(this=e_ts, expression=b.param(lower, "datetime")))
+        conditions.append(exp.LTE(this=e_ts, expression=b.param(ctx.date_to, "datetime")))
     if series.get("event") is not None:
         conditions.append(exp.column("event", table="e").eq(b.param(str(series["event"]), "string")))
     for node in (source.get("properties"), series.get("properties")):
@@ -263,7 +275,7 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
         if condition is not None:
             conditions.append(condition)
 
-    if ctx.total_value or window_days:
+    if ctx.total_value or window_days or first_time:
         bucket: exp.Expr = exp.Literal.string("")
     else:
         local = b.d.local_time(e_ts, b.param(ctx.timezone, "string"))
@@ -274,6 +286,8 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
         kind = breakdown.get("breakdown_type") or "event"
         if kind not in ("event", "person") or not isinstance(key, str | int | float):
             raise TrendsQueryError(f'Breakdowns of type "{kind}" are not supported.', "breakdownFilter")
+        if first_time:
+            raise TrendsQueryError(f'Math "{math}" cannot be broken down.', "breakdownFilter")
         breakdown_value: exp.Expr = b.prop_value(str(key), kind)
     else:
         breakdown_value = b.d.null_text()
@@ -306,6 +320,35 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
             .from_(inner_query.subquery("a"))
             .join(b.d.day_offsets(window_days), join_type="cross")
             .group_by(target, outer_breakdown)
+        )
+    elif first_time:
+        inner = (
+            exp.select(exp.alias_(person, "person_id"), exp.alias_(exp.Min(this=e_ts), "first_ts"))
+            .from_(events)
+            .where(where)
+            .group_by(person)
+        )
+        first_ts = exp.column("first_ts", table="a")
+        first_bucket: exp.Expr = (
+            exp.Literal.string("")
+            if ctx.total_value
+            else b.d.bucket_start(
+                b.d.local_time(first_ts, b.param(ctx.timezone, "string")), ctx.interval, ctx.week_start
+            )
+        )
+        in_range = exp.and_(
+            exp.GTE(this=first_ts, expression=b.param(lower, "datetime")),
+            exp.LTE(this=first_ts, expression=b.param(ctx.date_to, "datetime")),
+        )
+        wrap = lambda inner_query: (  # noqa: E731
+            exp.select(
+                exp.alias_(first_bucket, "bucket"),
+                exp.alias_(b.d.null_text(), "breakdown_value"),
+                exp.alias_(exp.Count(this=exp.Star()), "value"),
+            )
+            .from_(inner_query.subquery("a"))
+            .where(in_range)
+            .group_by(first_bucket)
         )
     elif ctx.first_seen and math == "dau":
         # Cumulative graphs: each person once, in the first bucket they appear in.
