@@ -161,3 +161,18 @@ def test_scopes(hedgerow: HedgerowClient) -> None:
         denied, 403, type="authentication_error", code="permission_denied",
         detail="API key missing required scope 'person:read'",
     )  # fmt: skip
+
+
+def test_merged_away_uuid_comes_back_alive_in_the_replica(hedgerow: HedgerowClient) -> None:
+    send(hedgerow, {"event": "a", "distinct_id": "anon"}, {"event": "b", "distinct_id": "user"})
+    send(hedgerow, {"event": "$identify", "distinct_id": "user", "properties": {"$anon_distinct_id": "anon"}})
+    merged = by_distinct_id(hedgerow, "user")
+    assert hedgerow.delete(hedgerow.api("persons") + merged["uuid"] + "/").status_code == 202
+    send(hedgerow, {"event": "c", "distinct_id": "anon"})
+    revived = by_distinct_id(hedgerow, "anon")
+    hedgerow.app.state.replicator.drain()
+    rows = hedgerow.app.state.store.query(
+        CompiledQuery("SELECT id, version FROM persons_latest ORDER BY id", {})
+    )
+    # The merge deleted anon's first person at version 1; its revival must outrank that.
+    assert [(str(r[0]), r[1]) for r in rows] == [(revived["uuid"], 2)]

@@ -246,10 +246,11 @@ class PersonBatch:
                 [{"b_id": d.pk, "b_person": d.person.pk, "b_version": d.version} for d in moved],
             )
 
-    def bury(self, persons: list[LivePerson], distinct_ids: list[LiveDistinctId]) -> None:
-        """Record the deletion versions so a revived UUID or distinct id starts above them."""
-        rows = [("person", p.uuid, p.version) for p in persons]
-        rows += [("distinct_id", d.distinct_id, d.version) for d in distinct_ids]
+    def bury(self, persons: Iterable[tuple[str, int]], distinct_ids: Iterable[tuple[str, int]] = ()) -> None:
+        """Record deletion versions ((uuid, version), (distinct id, version)) so that a revived
+        UUID or distinct id starts above them."""
+        rows = [("person", uuid, version) for uuid, version in persons]
+        rows += [("distinct_id", distinct_id, version) for distinct_id, version in distinct_ids]
         if not rows:
             return
         keys = [(kind, key) for kind, key, _ in rows]
@@ -302,7 +303,7 @@ class PersonBatch:
             person.version += 1
         if removed:
             self.session.connection().execute(delete(Person).where(Person.id.in_([p.pk for p in removed])))
-            self.bury(removed, [])
+            self.bury([(p.uuid, p.version) for p in removed])
         self._refresh_cache(created, changed, removed)
         versions = [self._version_row(p) for p in [*created, *changed, *removed]]
         id_versions = [

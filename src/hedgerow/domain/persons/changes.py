@@ -16,7 +16,7 @@ from hedgerow.db.types import uuid7
 from hedgerow.domain.ingestion.events import CapturedEvent
 from hedgerow.domain.ingestion.outbox import write_outbox
 from hedgerow.domain.ingestion.service import ingest_events
-from hedgerow.domain.persons.batch import LiveDistinctId, LivePerson, PersonBatch
+from hedgerow.domain.persons.batch import PersonBatch
 from hedgerow.domain.persons.cache import PERSON_PROPERTIES
 from hedgerow.domain.persons.models import Person, PersonDistinctId
 from hedgerow.domain.persons.presentation import ordered_distinct_ids
@@ -49,40 +49,35 @@ def delete_person_property(session: Session, *, project_id: int, person_id: str,
 
 
 def _delete_rows(session: Session, project_id: int, persons: Sequence[Person]) -> None:
+    """Delete in the metadata store and queue deleted versions (one above the last) for the replica."""
     if not persons:
         return
-    batch = PersonBatch(session, project_id)
+    pks = [p.id for p in persons]
+    uuid_of = {p.id: p.uuid for p in persons}
     id_rows = session.execute(
         select(PersonDistinctId.distinct_id, PersonDistinctId.version, PersonDistinctId.person_id).where(
-            PersonDistinctId.person_id.in_([p.id for p in persons])
+            PersonDistinctId.person_id.in_(pks)
         )
     ).all()
-    uuids = {p.id: p.uuid for p in persons}
-    dead_persons: list[LivePerson] = []
-    for p in persons:
-        dead_persons.append(
-            LivePerson(
-                p.id, p.uuid, dict(p.properties), p.is_identified, p.created_at, p.version + 1, deleted=True
-            )
-        )
-    dead_ids = [
-        LiveDistinctId(None, distinct_id, dead_persons[0], version + 1) for distinct_id, version, _ in id_rows
-    ]
-    for p in persons:
-        PERSON_PROPERTIES.evict(p.id, p.uuid)
-    session.execute(delete(PersonDistinctId).where(PersonDistinctId.person_id.in_(list(uuids))))
-    session.execute(delete(Person).where(Person.id.in_(list(uuids))))
-    batch.bury(dead_persons, dead_ids)
+    for person in persons:
+        PERSON_PROPERTIES.evict(person.id, person.uuid)
+    session.execute(delete(PersonDistinctId).where(PersonDistinctId.person_id.in_(pks)))
+    session.execute(delete(Person).where(Person.id.in_(pks)))
+    PersonBatch(session, project_id).bury(
+        [(p.uuid, p.version + 1) for p in persons], [(d, version + 1) for d, version, _ in id_rows]
+    )
     write_outbox(
         session,
         project_id=project_id,
         persons=[
-            PersonVersion(project_id, p.uuid, "{}", p.is_identified, p.created_at, p.version, is_deleted=True)
-            for p in dead_persons
+            PersonVersion(
+                project_id, p.uuid, "{}", p.is_identified, p.created_at, p.version + 1, is_deleted=True
+            )
+            for p in persons
         ],
         distinct_ids=[
-            DistinctIdVersion(project_id, distinct_id, uuids[pk], version + 1, is_deleted=True)
-            for distinct_id, version, pk in id_rows
+            DistinctIdVersion(project_id, d, uuid_of[pk], version + 1, is_deleted=True)
+            for d, version, pk in id_rows
         ],
     )
 
