@@ -229,3 +229,31 @@ def test_form_encoded_bodies_and_insight_by_short_id(hedgerow: HedgerowClient) -
     by_short = hedgerow.get(hedgerow.api("insights") + f"{made['short_id']}/")
     assert by_short.status_code == 200 and by_short.json()["id"] == made["id"]
     assert hedgerow.get(hedgerow.api("insights") + "zzzzzzzz/").status_code == 404
+
+
+def test_insight_on_an_action(hedgerow: HedgerowClient) -> None:
+    action = hedgerow.post(
+        hedgerow.api("actions"),
+        json={"name": "Checkout", "steps": [{"event": "$pageview", "url": "/checkout"}]},
+    )
+    assert action.status_code == 201, action.text
+    moment = datetime(2012, 1, 14, 12, tzinfo=UTC)
+    hedgerow.app.state.store.append_events(
+        [
+            EventRow(
+                uuid=str(uuid.uuid4()),
+                project_id=hedgerow.project_id,
+                event="$pageview",
+                distinct_id=f"d{i}",
+                person_id=str(uuid.uuid4()),
+                properties=f'{{"$current_url": "https://x.example{path}"}}',
+                timestamp=moment,
+                created_at=moment,
+            )
+            for i, path in enumerate(["/checkout", "/checkout/done", "/home"])
+        ]
+    )
+    query = trends(series=[{"kind": "ActionsNode", "id": action.json()["id"]}])
+    made = hedgerow.post(hedgerow.api("insights"), json={"name": "checkouts", "query": query}).json()
+    (series,) = hedgerow.get(hedgerow.api("insights") + f"{made['id']}/?refresh=true").json()["result"]
+    assert series["label"] == "Checkout" and series["data"] == [0, 2, 0]

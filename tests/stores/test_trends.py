@@ -214,6 +214,35 @@ def test_first_time_for_user(seeded: AnalyticsStore) -> None:
         trends(seeded, series=first, breakdownFilter={"breakdown": "$browser"})
 
 
+def test_actions_series_match_any_step(seeded: AnalyticsStore) -> None:
+    seeded.append_events(
+        [
+            event(P3, "2012-01-15 01:00:00", **{"$current_url": "https://shop.example/checkout?x=1"}),
+            event(P3, "2012-01-15 02:00:00", **{"$current_url": "https://shop.example/home"}),
+        ]
+    )
+    steps = {
+        5: [
+            {"event": "$pageview", "url": "/checkout", "url_matching": "contains"},
+            {"event": "signup"},
+            {"event": None, "properties": [{"key": "$browser", "value": "Firefox", "type": "event"}]},
+        ],
+        6: [{"event": "$pageview", "url": "https://shop.example/home", "url_matching": "exact"}],
+        7: [{"event": "$pageview", "url": "^https://shop\\.example/(home|about)$", "url_matching": "regex"}],
+    }
+    series = [{"kind": "ActionsNode", "id": i, "name": f"action {i}"} for i in (5, 6, 7, 99)]
+    query = {"kind": "TrendsQuery", "series": series, "dateRange": {"date_from": "-7d"}}
+    out = run_trends(seeded, query, project_id=1, timezone="UTC", now=NOW, cohorts={}, actions=steps)
+    # 5: signup on the 13th, Firefox on the 14th, checkout on the 15th; 99 does not exist.
+    assert [(s["label"], s["data"][-3:]) for s in out.result] == [
+        ("action 5", [1, 1, 1]),
+        ("action 6", [0, 0, 1]),
+        ("action 7", [0, 0, 1]),
+        ("action 99", [0, 0, 0]),
+    ]
+    assert out.result[0]["action"]["id"] == "action 5"
+
+
 def test_all_time_starts_at_the_first_event(seeded: AnalyticsStore) -> None:
     series = trends(seeded, dateRange={"date_from": "all"}).result[0]
     assert series["days"] == ["2012-01-13", "2012-01-14", "2012-01-15"]

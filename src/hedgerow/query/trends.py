@@ -19,6 +19,7 @@ from typing import Any
 from sqlglot import exp
 
 from hedgerow.query.dialects import trends_clickhouse, trends_duckdb
+from hedgerow.query.dialects.trends_conditions import CohortSource, ConditionBuilder, TrendsQueryError
 
 DIALECTS: dict[str, ModuleType] = {"duckdb": trends_duckdb, "clickhouse": trends_clickhouse}
 INTERVALS = ("hour", "day", "week", "month")
@@ -51,22 +52,6 @@ TOTAL_VALUE_DISPLAYS = frozenset(
 )
 
 
-class TrendsQueryError(ValueError):
-    """The query asks for something this engine does not compute; `attr` names the place."""
-
-    def __init__(self, message: str, attr: str | None = None):
-        super().__init__(message)
-        self.attr = attr
-
-
-@dataclass(frozen=True)
-class CohortSource:
-    """Where a cohort's members are: the static table, or dynamic members of `version`."""
-
-    static: bool
-    version: int | None = None
-
-
 @dataclass(frozen=True)
 class TrendsContext:
     project_id: int
@@ -77,8 +62,17 @@ class TrendsContext:
     week_start: int = 0  # 0 Sunday, 1 Monday
     total_value: bool = False
     cohorts: Mapping[int, CohortSource] = field(default_factory=dict)
+    actions: Mapping[int, Sequence[Mapping[str, Any]]] = field(default_factory=dict)  # steps per action
     # Cumulative graphs count each person once, in the bucket where they first appear.
     first_seen: bool = False
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a query refers to, looked up by the caller: cohort sources and action steps."""
+
+    cohorts: Mapping[int, CohortSource] = field(default_factory=dict)
+    actions: Mapping[int, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,6 +84,18 @@ class SeriesSQL:
 def is_total_value(source: Mapping[str, Any]) -> bool:
     display = (source.get("trendsFilter") or {}).get("display")
     return display in TOTAL_VALUE_DISPLAYS
+
+
+__all__ = ["CohortSource", "SeriesSQL", "TrendsContext", "TrendsQueryError", "compile_series"]
+
+
+def action_ids(source: Mapping[str, Any]) -> set[int]:
+    """Actions the series refer to, so the caller can resolve their steps before compiling."""
+    return {
+        int(s["id"])
+        for s in source.get("series") or []
+        if isinstance(s, dict) and s.get("kind") == "ActionsNode" and isinstance(s.get("id"), int)
+    }
 
 
 def cohort_ids(source: Mapping[str, Any]) -> set[int]:
@@ -117,115 +123,13 @@ def cohort_ids(source: Mapping[str, Any]) -> set[int]:
     return found
 
 
-class _Builder:
-    def __init__(self, dialect: ModuleType, ctx: TrendsContext):
-        self.d = dialect
-        self.ctx = ctx
-        self.params: dict[str, Any] = {}
-        self.needs_persons = False
-
-    def param(self, value: Any, kind: str) -> exp.Expr:
-        name = f"p{len(self.params)}"
-        self.params[name] = self.d.encode(value, kind)
-        return self.d.placeholder(name, kind)
-
-    def prop_value(self, key: str, kind: str) -> exp.Expr:
-        if kind == "person":
-            self.needs_persons = True
-            column = exp.column("properties", table="p")
-        else:
-            column = exp.column("properties", table="e")
-        return self.d.json_value(column, self.param(self.d.json_path(key), "string"))
-
-    def cohort_condition(self, leaf: Mapping[str, Any]) -> exp.Expr:
-        cohort_id = int(leaf["value"])
-        source = self.ctx.cohorts.get(cohort_id)
-        if source is None:
-            raise TrendsQueryError(f"Cohort with id {cohort_id} does not exist.", "properties")
-        project = self.param(self.ctx.project_id, "int")
-        conditions: list[exp.Expr] = [
-            exp.column("project_id").eq(project),
-            exp.column("cohort_id").eq(self.param(cohort_id, "int")),
-        ]
-        if source.static:
-            table = "static_cohort_people_latest"
-        else:
-            table = "cohort_members"
-            conditions.append(exp.column("version").eq(self.param(source.version or 0, "int")))
-        members = exp.select("person_id").from_(table).where(exp.and_(*conditions))
-        inside = exp.In(this=exp.column("person_id", table="e"), query=members.subquery())
-        return exp.Not(this=inside) if leaf.get("operator") == "not_in" else inside
-
-    def leaf(self, leaf: Mapping[str, Any]) -> exp.Expr:
-        kind = leaf.get("type") or "event"
-        if kind == "cohort":
-            return self.cohort_condition(leaf)
-        if kind not in ("event", "person"):
-            raise TrendsQueryError(f'Property filters of type "{kind}" are not supported.', "properties")
-        key = leaf.get("key")
-        if not isinstance(key, str):
-            raise TrendsQueryError("Property filters need a key.", "properties")
-        value = self.prop_value(key, kind)
-        operator = leaf.get("operator") or "exact"
-        raw = leaf.get("value")
-        if operator == "is_set":
-            return exp.Not(this=exp.Is(this=value, expression=exp.Null()))
-        if operator == "is_not_set":
-            return exp.Is(this=value, expression=exp.Null())
-        missing = exp.Is(this=value, expression=exp.Null())
-        if operator in ("exact", "is_not"):
-            values = raw if isinstance(raw, list) else [raw]
-            options = [self.param(_as_text(v), "string") for v in values]
-            inside = exp.In(this=value, expressions=options)
-            return inside if operator == "exact" else exp.or_(missing, exp.Not(this=inside))
-        if operator in ("icontains", "not_icontains", "regex", "not_regex"):
-            needle = self.param(_as_text(raw), "string")
-            test = self.d.icontains(value, needle) if "icontains" in operator else self.d.regex(value, needle)
-            if operator.startswith("not_"):
-                return exp.or_(missing, exp.Not(this=exp.Paren(this=test)))
-            return exp.and_(exp.Not(this=missing), test)
-        if operator in ("gt", "gte", "lt", "lte"):
-            try:
-                number = float(raw)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise TrendsQueryError(f'"{raw}" is not a number.', "properties") from None
-            compare = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[operator]
-            return compare(this=self.d.to_number(value), expression=self.param(number, "float"))
-        raise TrendsQueryError(f'Property operator "{operator}" is not supported.', "properties")
-
-    def properties(self, node: Any) -> exp.Expr | None:
-        """A list is AND of its items; a group is AND/OR of its values; an empty one matches all."""
-        if node is None:
-            return None
-        if isinstance(node, list):
-            parts = [p for p in (self.properties(item) for item in node) if p is not None]
-            return exp.and_(*parts) if parts else None
-        if not isinstance(node, dict):
-            raise TrendsQueryError("Properties are unparsable!", "properties")
-        if node.get("type") in ("AND", "OR") and "values" in node:
-            parts = [p for p in (self.properties(item) for item in node["values"] or []) if p is not None]
-            if not parts:
-                return None
-            joined = exp.and_(*parts) if node["type"] == "AND" else exp.or_(*parts)
-            return exp.Paren(this=joined)
-        return self.leaf(node)
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
-
-
 def series_list(source: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
     series = source.get("series")
     if not isinstance(series, list) or not series:
         raise TrendsQueryError("A trends query needs at least one series.", "series")
     for item in series:
-        if not isinstance(item, dict) or item.get("kind") != "EventsNode":
-            raise TrendsQueryError("Only EventsNode series are supported.", "series")
+        if not isinstance(item, dict) or item.get("kind") not in ("EventsNode", "ActionsNode"):
+            raise TrendsQueryError("Only EventsNode and ActionsNode series are supported.", "series")
         if item.get("math") not in SUPPORTED_MATH:
             raise TrendsQueryError(f'Math "{item.get("math")}" is not supported.', "series")
         if item.get("math") in PROPERTY_MATH and not isinstance(item.get("math_property"), str):
@@ -233,7 +137,7 @@ def series_list(source: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
     return series
 
 
-def _aggregate(b: _Builder, series: Mapping[str, Any]) -> exp.Expr:
+def _aggregate(b: ConditionBuilder, series: Mapping[str, Any]) -> exp.Expr:
     math = series.get("math") or "total"
     if math == "dau":
         return b.d.count_distinct(exp.column("person_id", table="e"))
@@ -262,13 +166,17 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
     # Filters pick the events; the first of them must fall in range (PostHog's nuance between the
     # two first-time maths is not confirmed, so both count the first matching event).
     first_time = math in FIRST_TIME_MATH
-    b = _Builder(DIALECTS[dialect], ctx)
+    b = ConditionBuilder(
+        DIALECTS[dialect], project_id=ctx.project_id, cohorts=ctx.cohorts, actions=ctx.actions
+    )
     e_ts = exp.column("timestamp", table="e")
     conditions: list[exp.Expr] = [exp.column("project_id", table="e").eq(b.param(ctx.project_id, "int"))]
     if not first_time:
         conditions.append(exp.GTE(this=e_ts, expression=b.param(lower, "datetime")))
         conditions.append(exp.LTE(this=e_ts, expression=b.param(ctx.date_to, "datetime")))
-    if series.get("event") is not None:
+    if series.get("kind") == "ActionsNode":
+        conditions.append(b.action(series.get("id")))
+    elif series.get("event") is not None:
         conditions.append(exp.column("event", table="e").eq(b.param(str(series["event"]), "string")))
     for node in (source.get("properties"), series.get("properties")):
         condition = b.properties(node)

@@ -14,11 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hedgerow.db.types import utcnow
+from hedgerow.domain.actions.models import Action
 from hedgerow.domain.cohorts.models import Cohort
 from hedgerow.domain.insights.models import QueryResult
 from hedgerow.domain.insights.trends import run_trends
 from hedgerow.errors import InvalidInput
-from hedgerow.query.trends import CohortSource, TrendsQueryError, cohort_ids
+from hedgerow.query.trends import CohortSource, TrendsQueryError, action_ids, cohort_ids
 from hedgerow.store.base import AnalyticsStore
 
 log = logging.getLogger("hedgerow.insights")
@@ -102,6 +103,28 @@ def resolve_cohorts(session: Session, project_id: int, ids: set[int]) -> dict[in
     return {c.id: CohortSource(static=bool(c.is_static), version=c.version) for c in rows}
 
 
+def resolve_actions(
+    session: Session, project_id: int, source: dict[str, Any]
+) -> tuple[dict[int, list[dict[str, Any]]], dict[str, Any]]:
+    """Steps of the actions the series use, and the source with each action series named."""
+    ids = action_ids(source)
+    if not ids:
+        return {}, source
+    rows = session.execute(
+        select(Action.id, Action.name, Action.steps).where(
+            Action.project_id == project_id, Action.id.in_(ids)
+        )
+    ).all()
+    names = {row.id: row.name for row in rows}
+    series = [
+        {**s, "name": s.get("name") or names.get(s.get("id")) or f"Action {s.get('id')}"}
+        if s.get("kind") == "ActionsNode"
+        else s
+        for s in source.get("series") or []
+    ]
+    return {row.id: list(row.steps or []) for row in rows}, {**source, "series": series}
+
+
 def _store_row(session: Session, row: QueryResult) -> None:
     try:
         with session.begin_nested():
@@ -135,8 +158,9 @@ def insight_result(
         return InsightResult(filters_hash=key)
     try:
         cohorts = resolve_cohorts(session, project_id, cohort_ids(source))
+        steps, source = resolve_actions(session, project_id, source)
         outcome = run_trends(
-            store, source, project_id=project_id, timezone=timezone, now=now, cohorts=cohorts
+            store, source, project_id=project_id, timezone=timezone, now=now, cohorts=cohorts, actions=steps
         )
     except TrendsQueryError as exc:
         raise InvalidInput(str(exc), attr=exc.attr) from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,7 +50,8 @@ def _filter_echo(source: Mapping[str, Any], window: dates.DateWindow) -> dict[st
 
 
 def _action(series: Mapping[str, Any], index: int, window: dates.DateWindow) -> dict[str, Any]:
-    event = series.get("event")
+    # For actions PostHog reports the action's name where events have the event name.
+    event = series.get("name") if series.get("kind") == "ActionsNode" else series.get("event")
     return {
         "id": event,
         "type": "events",
@@ -117,7 +118,10 @@ def run_trends(
     now: datetime,
     cohorts: Mapping[int, compiler.CohortSource],
     week_start: int = 0,
+    actions: Mapping[int, Sequence[Mapping[str, Any]]] | None = None,
 ) -> TrendsOutcome:
+    """`cohorts` and `actions` (steps per action id) are what the query refers to, resolved."""
+    resolved = compiler.Resolved(cohorts=cohorts, actions=actions or {})
     total_value = compiler.is_total_value(source)
     interval = "day" if total_value else (source.get("interval") or "day")
     window = dates.resolve(
@@ -130,11 +134,11 @@ def run_trends(
         if (source.get("dateRange") or {}).get("date_from") == "all"
         else None,
     )
-    periods = [_run_period(store, source, window, project_id, timezone, week_start, total_value, cohorts)]
+    periods = [_run_period(store, source, window, project_id, timezone, week_start, total_value, resolved)]
     if (source.get("compareFilter") or {}).get("compare"):
         previous = dates.previous_window(window, source.get("dateRange"))
         periods.append(
-            _run_period(store, source, previous, project_id, timezone, week_start, total_value, cohorts)
+            _run_period(store, source, previous, project_id, timezone, week_start, total_value, resolved)
         )
     formulas = formula_nodes(source)
     results: list[dict[str, Any]] = []
@@ -170,7 +174,7 @@ def _run_period(
     timezone: str,
     week_start: int,
     total_value: bool,
-    cohorts: Mapping[int, compiler.CohortSource],
+    resolved: compiler.Resolved,
 ) -> _Period:
     interval = window.interval
     ctx = compiler.TrendsContext(
@@ -181,7 +185,8 @@ def _run_period(
         interval=interval,
         week_start=week_start,
         total_value=total_value,
-        cohorts=cohorts,
+        cohorts=resolved.cohorts,
+        actions=resolved.actions,
         first_seen=_is_cumulative(source),
     )
     cumulative = _is_cumulative(source)

@@ -73,6 +73,10 @@ def to_number(value: exp.Expr) -> exp.Expr:
     return _fn("toFloat64OrNull", value)
 
 
+def contains(value: exp.Expr, needle: exp.Expr) -> exp.Expr:
+    return exp.GT(this=_fn("position", value, needle), expression=exp.Literal.number(0))
+
+
 def icontains(value: exp.Expr, needle: exp.Expr) -> exp.Expr:
     return exp.GT(this=_fn("positionCaseInsensitiveUTF8", value, needle), expression=exp.Literal.number(0))
 

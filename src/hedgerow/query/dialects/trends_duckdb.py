@@ -60,6 +60,10 @@ def to_number(value: exp.Expr) -> exp.Expr:
     return exp.TryCast(this=value, to=exp.DataType.build("DOUBLE"))
 
 
+def contains(value: exp.Expr, needle: exp.Expr) -> exp.Expr:
+    return _fn("contains", value, needle)
+
+
 def icontains(value: exp.Expr, needle: exp.Expr) -> exp.Expr:
     return _fn("contains", exp.Lower(this=value), exp.Lower(this=needle))
 
