@@ -351,6 +351,19 @@ def test_cohort_filters_read_current_dynamic_version_and_static_members(seeded: 
         trends(seeded, cohorts, properties=[{"key": "id", "value": 99, "type": "cohort"}])
 
 
+def test_breakdown_by_cohort(seeded: AnalyticsStore) -> None:
+    members = CompiledQuery(
+        "SELECT id AS person_id FROM persons_latest WHERE project_id = 1 AND properties LIKE '%pro%'", {}
+    )
+    seeded.replace_cohort_members(1, 7, 3, members)
+    cohorts = {7: CohortSource(static=False, version=3, name="Pro plan")}
+    out = trends(seeded, cohorts, breakdownFilter={"breakdown_type": "cohort", "breakdown": [7, "all"]})
+    assert [(s["label"], s["breakdown_value"], s["data"][-2:]) for s in out.result] == [
+        ("Pro plan", 7, [1, 1]),
+        ("all users", "all", [2, 1]),
+    ]
+
+
 def test_values_are_bound_never_pasted(seeded: AnalyticsStore) -> None:
     hostile = "x') OR 1=1 --"
     out = trends(seeded, properties=[{"key": hostile, "value": hostile, "type": "event"}])

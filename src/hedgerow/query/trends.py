@@ -120,7 +120,34 @@ def cohort_ids(source: Mapping[str, Any]) -> set[int]:
     walk(source.get("properties"))
     for series in source.get("series") or []:
         walk(series.get("properties") if isinstance(series, dict) else None)
-    return found
+    return found | {v for v in cohort_breakdown_values(source) if isinstance(v, int)}
+
+
+def cohort_breakdown_values(source: Mapping[str, Any]) -> list[int | str]:
+    """A cohort breakdown's cohorts (ids, and "all" for everyone), or [] for other breakdowns."""
+    breakdown = source.get("breakdownFilter") or {}
+    if breakdown.get("breakdown_type") != "cohort" or breakdown.get("breakdown") in (None, "", []):
+        return []
+    raw = breakdown["breakdown"]
+    values: list[int | str] = []
+    for value in raw if isinstance(raw, list) else [raw]:
+        if value == "all":
+            values.append("all")
+        elif isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+            values.append(int(value))
+        else:
+            raise TrendsQueryError('A cohort breakdown lists cohort ids or "all".', "breakdownFilter")
+    return values
+
+
+def for_cohort(source: Mapping[str, Any], value: int | str) -> dict[str, Any]:
+    """The query restricted to one cohort of a cohort breakdown (unrestricted for "all")."""
+    variant = {k: v for k, v in source.items() if k != "breakdownFilter"}
+    if value != "all":
+        member = {"key": "id", "value": value, "type": "cohort", "operator": "in"}
+        own = source.get("properties")
+        variant["properties"] = {"type": "AND", "values": [own, [member]]} if own else [member]
+    return variant
 
 
 def series_list(source: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:

@@ -100,7 +100,7 @@ def resolve_cohorts(session: Session, project_id: int, ids: set[int]) -> dict[in
     rows = session.scalars(
         select(Cohort).where(Cohort.project_id == project_id, Cohort.id.in_(ids), Cohort.deleted.is_(False))
     )
-    return {c.id: CohortSource(static=bool(c.is_static), version=c.version) for c in rows}
+    return {c.id: CohortSource(static=bool(c.is_static), version=c.version, name=c.name) for c in rows}
 
 
 def resolve_actions(

@@ -79,6 +79,21 @@ def _ranked_breakdowns(
     return ordered, list(rest)
 
 
+def _merged(by_value: Mapping[Any, Mapping[str, int | float]]) -> dict[str, int | float]:
+    merged: dict[str, int | float] = {}
+    for cells in by_value.values():
+        for bucket, amount in cells.items():
+            merged[bucket] = merged.get(bucket, 0) + amount
+    return merged
+
+
+def _cohort_label(value: Any, resolved: compiler.Resolved) -> str:
+    if value == "all":
+        return "all users"
+    source = resolved.cohorts.get(value)
+    return (source.name if source and source.name else None) or f"Cohort {value}"
+
+
 def _is_cumulative(source: Mapping[str, Any]) -> bool:
     return (source.get("trendsFilter") or {}).get("display") == "ActionsLineGraphCumulative"
 
@@ -202,33 +217,36 @@ def _run_period(
     has_more = False
     statements: list[str] = []
 
-    for index, series in enumerate(series_list):
-        compiled = compiler.compile_series(source, index, ctx, store.dialect)
+    cohort_values = compiler.cohort_breakdown_values(source)
+
+    def cells_by_value(query: Mapping[str, Any], index: int) -> dict[str | None, dict[str, int | float]]:
+        compiled = compiler.compile_series(query, index, ctx, store.dialect)
         statements.append(compiled.sql)
-        rows = store.query(CompiledQuery(sql=compiled.sql, params=compiled.params))
-        by_value: dict[str | None, dict[str, int | float]] = {}
-        for bucket, value, amount in rows:
-            key = None if value is None else str(value)
-            cell = by_value.setdefault(key, {})
+        found: dict[str | None, dict[str, int | float]] = {}
+        for bucket, value, amount in store.query(CompiledQuery(sql=compiled.sql, params=compiled.params)):
+            cell = found.setdefault(None if value is None else str(value), {})
             cell[str(bucket)] = cell.get(str(bucket), 0) + _number(amount)
-        if has_breakdown:
+        return found
+
+    for index, series in enumerate(series_list):
+        groups: list[tuple[Any, dict[str, int | float]]]
+        if cohort_values:
+            # One statement per cohort; "all" is everyone the series matches.
+            groups = [
+                (value, _merged(cells_by_value(compiler.for_cohort(source, value), index)))
+                for value in cohort_values
+            ]
+        elif has_breakdown:
+            by_value = cells_by_value(source, index)
             ordered, rest = _ranked_breakdowns(by_value, limit)
             if rest:
                 has_more = True
-                other: dict[str, int | float] = {}
-                for value in rest:
-                    for bucket, amount in by_value[value].items():
-                        other[bucket] = other.get(bucket, 0) + amount
-                by_value[BREAKDOWN_OTHER] = other
+                by_value[BREAKDOWN_OTHER] = _merged({v: by_value[v] for v in rest})
                 if not hide_other:
                     ordered.append(BREAKDOWN_OTHER)
-            groups: list[tuple[str | None, dict[str, int | float]]] = [(v, by_value[v]) for v in ordered]
+            groups = [(v, by_value[v]) for v in ordered]
         else:
-            merged: dict[str, int | float] = {}
-            for cells in by_value.values():
-                for bucket, amount in cells.items():
-                    merged[bucket] = merged.get(bucket, 0) + amount
-            groups = [(None, merged)]
+            groups = [(None, _merged(cells_by_value(source, index)))]
 
         base_label = series.get("custom_name") or series.get("name") or series.get("event") or "All events"
         for value, cells in groups:
@@ -241,7 +259,8 @@ def _run_period(
                 count = float(data[-1] if cumulative and data else sum(data))
                 item.update(data=data, labels=labels, days=days, count=count)
             if has_breakdown:
-                item["label"] = str(shown) if len(series_list) == 1 else f"{base_label} - {shown}"
+                name = _cohort_label(value, resolved) if cohort_values else str(shown)
+                item["label"] = name if len(series_list) == 1 else f"{base_label} - {name}"
                 item["breakdown_value"] = shown
             else:
                 item["label"] = base_label

@@ -27,6 +27,7 @@ class CohortSource:
 
     static: bool
     version: int | None = None
+    name: str | None = None
 
 
 class ConditionBuilder:
