@@ -147,3 +147,42 @@ def test_unknown_token_is_an_html_404_in_the_browser(hedgerow: HedgerowClient, s
     with browser_page(CHROMIUM) as page:
         page.goto(f"{server}/shared/not-a-token")
         assert page.evaluate("document.querySelector('h1').textContent") == "Not found"
+
+
+def test_password_protected_share_unlocks_in_the_browser(hedgerow: HedgerowClient, server: str) -> None:
+    seed(hedgerow)
+    board = hedgerow.post(hedgerow.api("dashboards"), json={"name": "Board meeting"}).json()
+    views = {"kind": "EventsNode", "event": "$pageview", "name": "$pageview"}
+    hedgerow.post(
+        hedgerow.api("insights"), json={"name": "Views", "query": trends(views), "dashboards": [board["id"]]}
+    )
+    sharing = hedgerow.api("dashboards") + f"{board['id']}/sharing/"
+    token = hedgerow.patch(sharing, json={"enabled": True, "password_required": True}).json()["access_token"]
+    assert hedgerow.post(sharing + "passwords/", json={"raw_password": "open sesame"}).status_code == 201
+
+    assert CHROMIUM is not None
+    with browser_page(CHROMIUM) as page:
+        page.goto(f"{server}/shared/{token}")
+        assert (
+            page.evaluate("document.querySelector('h1').textContent")
+            == "This dashboard is password protected"
+        )
+        assert page.evaluate("document.querySelectorAll('svg').length") == 0
+        page.evaluate(
+            """(async () => {
+              document.querySelector('input[name=password]').value = 'wrong password';
+              document.querySelector('form').requestSubmit();
+              for (let i = 0; i < 50 && !document.querySelector('.hr-error').textContent; i++) {
+                await new Promise(r => setTimeout(r, 100));
+              }
+            })()"""
+        )
+        assert page.evaluate("document.querySelector('.hr-error').textContent") == "Incorrect password"
+        page.evaluate(
+            """document.querySelector('input[name=password]').value = 'open sesame';
+               document.querySelector('form').requestSubmit();"""
+        )
+        page.wait_for("Page.loadEventFired")
+        values = page.evaluate("[...document.querySelectorAll('g.hr-series')].map(g => g.dataset.values)")
+        page.screenshot(ARTIFACTS / "shared-dashboard-unlocked.png")
+    assert values == ["0,3,3,2"]
