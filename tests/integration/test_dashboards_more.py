@@ -184,6 +184,18 @@ def test_shared_page_honours_no_header(hedgerow: HedgerowClient) -> None:
     assert "<header>" not in page
     data = hedgerow.get(f"/shared/{config['access_token']}.json", auth=False).json()
     assert data["noHeader"] is True and "legend" not in data
+    hedgerow.post(
+        hedgerow.api("insights"), json={"name": "i", "query": trends(), "dashboards": [board["id"]]}
+    )
+    shown = hedgerow.get(f"/shared/{config['access_token']}.json", auth=False).json()
+    assert "created_by" in shown["dashboard"]["tiles"][0]["insight"]
+    hedgerow.patch(
+        hedgerow.api("dashboards") + f"{board['id']}/sharing/", json={"settings": {"hideExtraDetails": True}}
+    )
+    hidden = hedgerow.get(f"/shared/{config['access_token']}.json", auth=False).json()
+    insight = hidden["dashboard"]["tiles"][0]["insight"]
+    assert hidden["hideExtraDetails"] is True and "noHeader" not in hidden
+    assert not {"created_by", "last_modified_by", "created_at", "last_modified_at"} & set(insight)
 
 
 def test_move_tile_and_exclude_generated(hedgerow: HedgerowClient) -> None:

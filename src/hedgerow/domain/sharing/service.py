@@ -35,6 +35,7 @@ from hedgerow.store.base import AnalyticsStore
 GRACE_PERIOD = timedelta(minutes=5)
 SETTINGS_KEYS = ("whitelabel", "noHeader", "showInspector", "legend", "detailed", "hideExtraDetails")
 MIN_PASSWORD_LENGTH = 8
+HIDDEN_DETAILS = ("created_by", "last_modified_by", "created_at", "last_modified_at")
 
 
 class SharingRefusal(DomainError):
@@ -340,6 +341,11 @@ def exported_data(
     dashboard.last_accessed_at = utcnow()
     viewing = Viewing(store=store, mode="blocking", sharing=True)
     body = present_detail(session, access.project, dashboard, viewing).model_dump(mode="json")
+    if access.settings.get("hideExtraDetails"):
+        # Who made an insight and when stays private when the share asks for it.
+        for tile in body["tiles"]:
+            for key in HIDDEN_DETAILS:
+                (tile.get("insight") or {}).pop(key, None)
     data: dict[str, Any] = {
         "type": "embed" if embedded else "scene",
         "accessToken": access.access_token,
