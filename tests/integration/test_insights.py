@@ -137,6 +137,8 @@ def test_create_full_representation_without_result(hedgerow: HedgerowClient) -> 
     assert body["effective_privilege_level"] == 37 and body["user_access_level"] == "editor"
     assert body["dashboards"] == [] and body["dashboard_tiles"] == [] and body["deleted"] is False
     assert create(hedgerow, name="test")["query"] is None
+    assert create(hedgerow, name="empty query", query={})["query"] == {}
+    assert hedgerow.post(hedgerow.api(INS), json={"query": []}).status_code == 400
 
 
 def test_query_validation(hedgerow: HedgerowClient) -> None:

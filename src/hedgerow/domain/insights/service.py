@@ -128,7 +128,7 @@ def create_insight(
     sent: set[str],
     viewing: Viewing,
 ) -> InsightOut:
-    if "query" in sent and body.query is not None:
+    if "query" in sent and body.query is not None and body.query != {}:
         check_query(body.query)
     now = utcnow()
     row = Insight(
@@ -225,7 +225,7 @@ def update_insight(
 ) -> InsightOut:
     restoring = "deleted" in sent and body.deleted is False
     row = _find(session, project, insight_id, include_deleted=restoring)
-    if "query" in sent and body.query is not None:
+    if "query" in sent and body.query is not None and body.query != {}:
         check_query(body.query)
     before = _snapshot(row)
     before_dashboards = [t.dashboard_id for t in live_tiles(session, [row.id]).get(row.id, [])]

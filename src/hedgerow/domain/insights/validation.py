@@ -14,6 +14,7 @@ def _fail(detail: str) -> InvalidInput:
 
 
 def check_query(query: Any) -> None:
+    """Raises InvalidInput (attr `query`) for what PostHog's schema would reject; `{}` is never checked."""
     if not isinstance(query, dict):
         raise _fail("Query must be a valid JSON object")
     kind = query.get("kind")
