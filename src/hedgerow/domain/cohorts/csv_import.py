@@ -7,23 +7,22 @@ transaction that adds the members, bumps `count` and queues the replica update t
 
 from __future__ import annotations
 
-import codecs
 import csv
+import io
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.db.types import utcnow, uuid7
+from hedgerow.domain.cohorts.bulk_members import IdType, add_members_by_ids
 from hedgerow.domain.cohorts.models import Cohort, CohortCalculationHistory
-from hedgerow.domain.cohorts.static import add_members, lock_cohort, normalise_uuid, persons_by_uuid
-from hedgerow.domain.persons.service import find_person_uuids_by_distinct_ids, find_person_uuids_by_emails
+from hedgerow.domain.cohorts.static import lock_cohort
 from hedgerow.errors import InvalidInput
 
-IdType = Literal["person_id", "distinct_id", "email"]
 CHUNK_ROWS = 5000
 READ_BLOCK = 1 << 16
 PERSON_ID_HEADERS = frozenset({"person_id", "person-id", "person .id"})
@@ -53,21 +52,13 @@ class CsvPlan:
 
 
 def _rows(binary: IO[bytes]) -> Iterator[list[str]]:
-    """Rows of a UTF-8 file read block by block (a BOM is dropped)."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-
-    def lines() -> Iterator[str]:
-        pending = ""
-        while block := binary.read(READ_BLOCK):
-            pending += decoder.decode(block)
-            *complete, pending = pending.split("\n")
-            for line in complete:
-                yield line + "\n"
-        pending += decoder.decode(b"", final=True)
-        if pending:
-            yield pending
-
-    yield from csv.reader(lines())
+    """Rows of a UTF-8 file, decoded as they are read (a BOM is dropped)."""
+    text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+    try:
+        yield from csv.reader(text)
+    finally:
+        # The caller owns the binary stream: let go of it without closing it.
+        text.detach()
 
 
 def _header_plan(row: list[str], skip: int) -> CsvPlan:
@@ -100,8 +91,8 @@ def _header_plan(row: list[str], skip: int) -> CsvPlan:
 def _value(row: list[str], plan: CsvPlan) -> str | None:
     if plan.column is None:
         for cell in row:
-            if cell.strip():
-                return cell.strip()
+            if value := cell.strip():
+                return value
         return None
     if len(row) <= plan.column:
         return None
@@ -160,18 +151,6 @@ def iter_id_chunks(path: Path, plan: CsvPlan, size: int = CHUNK_ROWS) -> Iterato
         yield chunk
 
 
-def _resolve(session: Session, project_id: int, id_type: IdType, values: list[str]) -> dict[str, int]:
-    if id_type == "person_id":
-        uuids = [u for u in (normalise_uuid(v) for v in values) if u is not None]
-    elif id_type == "distinct_id":
-        uuids = list(
-            find_person_uuids_by_distinct_ids(session, project_id=project_id, distinct_ids=values).values()
-        )
-    else:
-        uuids = list(find_person_uuids_by_emails(session, project_id=project_id, emails=values).values())
-    return persons_by_uuid(session, project_id=project_id, uuids=uuids)
-
-
 def start_import(session: Session, *, cohort: Cohort) -> str:
     """Mark the cohort as importing and open its calculation-history row; returns the row id."""
     cohort.is_calculating = True
@@ -199,8 +178,9 @@ def run_import(
         for values in iter_id_chunks(path, plan):
             with factory() as session, session.begin():
                 lock_cohort(session, cohort_id)
-                persons = _resolve(session, project_id, plan.id_type, values)
-                added += add_members(session, project_id=project_id, cohort_id=cohort_id, persons=persons)
+                added += add_members_by_ids(
+                    session, project_id=project_id, cohort_id=cohort_id, id_type=plan.id_type, values=values
+                )
     except Exception as exc:
         _finish(factory, cohort_id=cohort_id, history_id=history_id, added=added, error=exc)
         raise

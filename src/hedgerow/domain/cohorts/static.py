@@ -7,6 +7,7 @@ store in order and deletes them, so a crash between the two stores only delays t
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -21,12 +22,16 @@ from hedgerow.domain.persons.models import Person
 # SQLite allows 32766 bound parameters per statement; stay well under it.
 _CHUNK = 5000
 OUTBOX_BATCH = 200
+_CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def normalise_uuid(value: Any) -> str | None:
     """PostHog stores person UUIDs lower-case with dashes; anything unparsable is no person."""
     if not isinstance(value, str):
         return None
+    value = value.strip().lower()
+    if _CANONICAL_UUID.match(value):
+        return value
     try:
         return str(uuid.UUID(value.strip()))
     except ValueError:
@@ -82,7 +87,7 @@ def add_members(session: Session, *, project_id: int, cohort_id: int, persons: d
         .values(count=func.coalesce(Cohort.count, 0) + len(new))
         .execution_options(synchronize_session=False)
     )
-    _outbox(session, project_id=project_id, cohort_id=cohort_id, action="add", person_uuids=list(new))
+    write_outbox(session, project_id=project_id, cohort_id=cohort_id, action="add", person_uuids=list(new))
     return len(new)
 
 
@@ -99,13 +104,13 @@ def remove_member(
             .values(count=func.coalesce(Cohort.count, 0) - removed)
             .execution_options(synchronize_session=False)
         )
-        _outbox(
+        write_outbox(
             session, project_id=project_id, cohort_id=cohort_id, action="remove", person_uuids=[person_uuid]
         )
     return int(removed)
 
 
-def _outbox(
+def write_outbox(
     session: Session, *, project_id: int, cohort_id: int, action: str, person_uuids: list[str]
 ) -> None:
     session.add(
