@@ -269,3 +269,26 @@ def test_insight_on_an_action(hedgerow: HedgerowClient) -> None:
     made = hedgerow.post(hedgerow.api("insights"), json={"name": "checkouts", "query": query}).json()
     (series,) = hedgerow.get(hedgerow.api("insights") + f"{made['id']}/?refresh=true").json()["result"]
     assert series["label"] == "Checkout" and series["data"] == [0, 2, 0]
+
+
+def test_odd_template_documents_do_not_break_the_dashboard(hedgerow: HedgerowClient) -> None:
+    template = {
+        "template_name": "Odd",
+        "dashboard_description": "",
+        "dashboard_filters": {},
+        "tiles": [
+            {"type": "INSIGHT", "name": "n" * 500, "query": "not an object", "layouts": "wide", "color": 5},
+            {"type": "TEXT", "body": 42},
+            {"type": "BUTTON", "url": "/x"},
+        ],
+    }
+    made = hedgerow.post(
+        hedgerow.api("dashboards") + "create_from_template_json", json={"template": template}
+    )
+    assert made.status_code == 200, made.text
+    tiles = made.json()["tiles"]
+    assert len(tiles) == 2
+    insight = next(t for t in tiles if t["insight"])
+    assert insight["insight"]["query"] is None and len(insight["insight"]["name"]) == 400
+    assert insight["layouts"] == {} and insight["color"] is None
+    assert next(t for t in tiles if t["text"])["text"]["body"] == "42"

@@ -46,9 +46,11 @@ def apply_template(
     Template variables stay as placeholders: PostHog substitutes them in the browser, not here.
     """
     if not dashboard.name:
-        dashboard.name = template.get("template_name")
-    dashboard.description = template.get("dashboard_description") or ""
-    dashboard.filters = dict(template.get("dashboard_filters") or {})
+        name = template.get("template_name")
+        dashboard.name = str(name)[:400] if name is not None else None
+    dashboard.description = str(template.get("dashboard_description") or "")
+    filters = template.get("dashboard_filters")
+    dashboard.filters = dict(filters) if isinstance(filters, dict) else {}
     tags = [str(t).strip().lower() for t in template.get("tags") or [] if str(t).strip()]
     dashboard.tags = list(dict.fromkeys([*(dashboard.tags or []), *tags]))
     now = utcnow()
@@ -58,18 +60,21 @@ def apply_template(
         kind = spec.get("type")
         tile = DashboardTile(
             dashboard_id=dashboard.id,
-            layouts=dict(spec.get("layouts") or {}),
-            color=spec.get("color"),
+            layouts=spec["layouts"] if isinstance(spec.get("layouts"), dict) else {},
+            color=spec["color"] if isinstance(spec.get("color"), str) else None,
             filters_overrides={},
         )
         if kind == "INSIGHT":
             insight = Insight(
                 project_id=project.id,
                 short_id=new_short_id(session, project.id),
-                name=spec.get("name"),
-                description=spec.get("description"),
-                query=spec.get("query"),
-                filters=dict(spec.get("filters") or {}) if not spec.get("query") else {},
+                name=str(spec["name"])[:400] if spec.get("name") is not None else None,
+                description=str(spec["description"])[:400] if spec.get("description") is not None else None,
+                # Templates are documents from anywhere: only well-formed parts are taken over.
+                query=spec["query"] if isinstance(spec.get("query"), dict) else None,
+                filters=spec["filters"]
+                if isinstance(spec.get("filters"), dict) and not spec.get("query")
+                else {},
                 is_sample=True,
                 saved=False,
                 tags=[],
