@@ -30,6 +30,8 @@ def _apply_fields(tile: DashboardTile, patch: dict[str, Any]) -> None:
     if "deleted" in patch:
         tile.deleted = bool(patch["deleted"]) if patch["deleted"] is not None else None
     if "color" in patch:
+        if patch["color"] is not None and not isinstance(patch["color"], str):
+            raise InvalidInput("Not a valid string.", attr="tiles__color")
         tile.color = patch["color"]
     if "layouts" in patch:
         tile.layouts = patch["layouts"] if isinstance(patch["layouts"], dict) else {}
