@@ -586,3 +586,28 @@ def test_activity_log(hedgerow: HedgerowClient) -> None:
         detail="API key missing required scope 'activity_log:read'",
     )
     assert hedgerow.get(f"{url}activity/", key=hedgerow.issue_key(["activity_log:read"])).status_code == 200
+
+
+def test_list_filters_by_type_creator_and_behavioral(hedgerow: HedgerowClient) -> None:
+    url = hedgerow.api("cohorts")
+    static = create(hedgerow, name="static", is_static=True)
+    person = create(hedgerow, name="person", filters=criteria(EMAIL_LEAF))
+    behavioral = create(hedgerow, name="behavioral", filters=criteria(PAGEVIEW))
+    indirect = create(
+        hedgerow,
+        name="indirect",
+        filters=criteria({"key": "id", "type": "cohort", "value": behavioral["id"]}),
+    )
+    other_key = hedgerow.issue_key(["*"], email="other@acme.com")
+    theirs = hedgerow.post(url, key=other_key, json={"name": "theirs", "is_static": True}).json()
+
+    def names(query: str) -> list[str]:
+        return [c["name"] for c in hedgerow.get(url + query).json()["results"]]
+
+    assert names("?type=static") == ["theirs", "static"]
+    assert names("?type=dynamic") == ["indirect", "behavioral", "person"]
+    assert names(f"?created_by_id={theirs['created_by']['id']}") == ["theirs"]
+    assert names("?hide_behavioral_cohorts=true") == ["theirs", "person", "static"]
+    page = hedgerow.get(url + "?hide_behavioral_cohorts=true&limit=1&offset=1").json()
+    assert page["count"] == 3 and [c["id"] for c in page["results"]] == [person["id"]]
+    assert indirect["id"] and static["id"]

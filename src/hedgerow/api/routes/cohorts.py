@@ -119,9 +119,15 @@ def _csv_upload(request: Request, upload: UploadFile | None) -> CsvUpload | None
 def list_cohorts(request: Request, ctx: Cohorts, session: SessionDep) -> dict[str, Any]:
     check_format(request)
     limit, offset = page_window(request)
-    page = service.list_cohorts(
-        session, project=ctx.project, search=request.query_params.get("search"), limit=limit, offset=offset
+    params = request.query_params
+    created_by = params.get("created_by_id", "")
+    where = service.CohortListFilter(
+        search=params.get("search"),
+        type=params.get("type"),
+        created_by_id=int(created_by) if created_by.isdigit() else None,
+        hide_behavioral_cohorts=params.get("hide_behavioral_cohorts", "").lower() in ("true", "1"),
     )
+    page = service.list_cohorts(session, project=ctx.project, where=where, limit=limit, offset=offset)
     return limit_offset_page(request, count=page.count, results=page.results, limit=limit, offset=offset)
 
 

@@ -194,3 +194,23 @@ def dependents_of(session: Session, *, project_id: int, cohort_id: int) -> list[
                 ordered.append(cid)
                 frontier.append(cid)
     return ordered
+
+
+def behavioral_cohort_ids(session: Session, *, project_id: int) -> set[int]:
+    """Cohorts with behavioral criteria, and those reaching one through cohort references."""
+    cohorts = _project_cohorts(session, project_id)
+    trees = {cid: criteria_of(definition_of(c)) for cid, c in cohorts.items()}
+    found = {
+        cid
+        for cid, tree in trees.items()
+        if tree is not None and any(isinstance(leaf, BehavioralFilter) for leaf in iter_leaves(tree))
+    }
+    refs = {cid: set(referenced_cohort_ids(tree)) for cid, tree in trees.items()}
+    changed = True
+    while changed:
+        changed = False
+        for cid, targets in refs.items():
+            if cid not in found and targets & found:
+                found.add(cid)
+                changed = True
+    return found

@@ -79,20 +79,33 @@ def is_static(session: Session, *, project: ProjectRef, cohort_id: int) -> bool:
     return find_cohort(session, project_id=project.id, cohort_id=cohort_id).is_static
 
 
+@dataclass(frozen=True)
+class CohortListFilter:
+    """The list's query parameters: `search`, `type`, `created_by_id`, `hide_behavioral_cohorts`."""
+
+    search: str | None = None
+    type: str | None = None
+    created_by_id: int | None = None
+    hide_behavioral_cohorts: bool = False
+
+
 def list_cohorts(
-    session: Session, *, project: ProjectRef, search: str | None, limit: int, offset: int
+    session: Session, *, project: ProjectRef, where: CohortListFilter, limit: int, offset: int
 ) -> CohortPage:
     conditions = [Cohort.project_id == project.id, Cohort.deleted.is_(False)]
-    if search:
-        conditions.append(func.lower(Cohort.name).contains(search.lower(), autoescape=True))
+    if where.search:
+        conditions.append(func.lower(Cohort.name).contains(where.search.lower(), autoescape=True))
+    if where.type in ("static", "dynamic"):
+        conditions.append(Cohort.is_static.is_(where.type == "static"))
+    if where.created_by_id is not None:
+        conditions.append(Cohort.created_by_id == where.created_by_id)
+    ordered = select(Cohort).where(*conditions).order_by(Cohort.created_at.desc(), Cohort.id.desc())
+    if where.hide_behavioral_cohorts:
+        behavioral = crit.behavioral_cohort_ids(session, project_id=project.id)
+        kept = [c for c in session.scalars(ordered) if c.id not in behavioral]
+        return CohortPage(count=len(kept), results=present(session, kept[offset : offset + limit]))
     total = session.scalar(select(func.count()).select_from(Cohort).where(*conditions)) or 0
-    rows = session.scalars(
-        select(Cohort)
-        .where(*conditions)
-        .order_by(Cohort.created_at.desc(), Cohort.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    rows = session.scalars(ordered.limit(limit).offset(offset)).all()
     return CohortPage(count=total, results=present(session, rows))
 
 
