@@ -312,6 +312,7 @@ def test_from_dashboard_applies_dashboard_filters_and_tile_overrides(seeded: Hed
 
     detail = seeded.get(dashboards + f"{board['id']}/?refresh=true").json()
     (tile,) = detail["tiles"]
+    assert detail["last_refresh"] == tile["last_refresh"] is not None
     assert tile["insight"]["result"][0]["data"][:3] == [1, 1, 0] and tile["is_cached"] is False
     seeded.patch(
         dashboards + f"{board['id']}/",

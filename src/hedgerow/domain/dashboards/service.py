@@ -89,7 +89,13 @@ def get_dashboard(
 ) -> DashboardOut:
     row = find_dashboard(session, project, dashboard_id)
     row.last_accessed_at = utcnow()
-    return present_detail(session, project, row, viewing, filters_override)
+    shown = present_detail(session, project, row, viewing, filters_override)
+    # The dashboard was last refreshed when its newest tile result was computed.
+    refreshed = [t.last_refresh for t in shown.tiles if t.last_refresh is not None]
+    if refreshed and (row.last_refresh is None or max(refreshed) > row.last_refresh):
+        row.last_refresh = max(refreshed)
+        shown.last_refresh = row.last_refresh
+    return shown
 
 
 def _filters_from(raw: dict[str, Any], key: str) -> dict[str, Any] | None:
