@@ -57,7 +57,14 @@ def test_restricted_dashboards_are_edited_by_their_owner_and_admins_only(hedgero
         code="permission_denied",
         detail=NO_EDIT,
     )
-    assert hedgerow.get(path + f"{locked['id']}/", key=member).status_code == 200
+    seen = hedgerow.get(path + f"{locked['id']}/", key=member)
+    assert seen.status_code == 200 and seen.json()["effective_privilege_level"] == 21
+    assert hedgerow.get(path + f"{locked['id']}/").json()["effective_privilege_level"] == 37
+    listed = {d["name"]: d for d in hedgerow.get(path, key=member).json()["results"]}
+    assert (
+        listed["locked"]["effective_privilege_level"] == 21
+        and listed["open"]["effective_privilege_level"] == 37
+    )
     assert hedgerow.patch(path + f"{open_board['id']}/", key=member, json={"name": "ok"}).status_code == 200
     assert_error(
         hedgerow.patch(path + f"{open_board['id']}/", key=member, json={"restriction_level": 21}),

@@ -17,14 +17,27 @@ NO_RESTRICT = (
 )
 
 
-def is_project_admin(session: Session, actor: Actor, project: ProjectRef) -> bool:
+def is_admin(session: Session, user_id: int | None, organization_id: str) -> bool:
+    if user_id is None:
+        return False
     level = session.scalar(
         select(OrganizationMembership.level).where(
-            OrganizationMembership.user_id == actor.user.id,
-            OrganizationMembership.organization_id == project.organization_id,
+            OrganizationMembership.user_id == user_id,
+            OrganizationMembership.organization_id == organization_id,
         )
     )
     return level is not None and level >= ADMIN_LEVEL
+
+
+def is_project_admin(session: Session, actor: Actor, project: ProjectRef) -> bool:
+    return is_admin(session, actor.user.id, project.organization_id)
+
+
+def privilege_level(viewer_id: int | None, viewer_is_admin: bool, dashboard: Dashboard) -> int:
+    """37 (can edit) unless the dashboard is restricted and the viewer is neither its owner nor an admin."""
+    if dashboard.restriction_level < 37 or viewer_is_admin or dashboard.created_by_id == viewer_id:
+        return 37
+    return 21
 
 
 def can_restrict(session: Session, actor: Actor, project: ProjectRef, dashboard: Dashboard) -> bool:

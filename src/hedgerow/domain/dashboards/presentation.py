@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hedgerow.db.types import utcnow
 from hedgerow.domain.dashboards.models import Dashboard, DashboardTile, Text
-from hedgerow.domain.dashboards.permissions import access_level
+from hedgerow.domain.dashboards.permissions import access_level, is_admin, privilege_level
 from hedgerow.domain.dashboards.schemas import DashboardBasicOut, DashboardOut, TextOut, TileOut
 from hedgerow.domain.insights.context import apply_dashboard_filters, effective_filters
 from hedgerow.domain.insights.models import Insight
@@ -36,8 +36,11 @@ def shared_dashboard_ids(session: Session, ids: list[int]) -> set[int]:
     return set(rows)
 
 
-def present_basic(session: Session, rows: list[Dashboard], viewer_id: int | None) -> list[DashboardBasicOut]:
+def present_basic(
+    session: Session, project: ProjectRef, rows: list[Dashboard], viewer_id: int | None
+) -> list[DashboardBasicOut]:
     users = users_by_id(session, {r.created_by_id for r in rows if r.created_by_id is not None})
+    admin = is_admin(session, viewer_id, project.organization_id)
     shared = shared_dashboard_ids(session, [r.id for r in rows])
     return [
         DashboardBasicOut(
@@ -55,7 +58,7 @@ def present_basic(session: Session, rows: list[Dashboard], viewer_id: int | None
             tags=list(r.tags or []),
             restriction_level=r.restriction_level,
             effective_restriction_level=r.restriction_level,
-            effective_privilege_level=37,
+            effective_privilege_level=privilege_level(viewer_id, admin, r),
             user_access_level=access_level(viewer_id, r),
             access_control_version="v2",
             last_refresh=r.last_refresh,
@@ -160,7 +163,7 @@ def present_detail(
     viewing: Viewing,
     filters_override: dict[str, Any] | None = None,
 ) -> DashboardOut:
-    basic = present_basic(session, [dashboard], viewing.viewer_id)[0]
+    basic = present_basic(session, project, [dashboard], viewing.viewer_id)[0]
     fields = basic.model_dump(exclude={"tags"})
     fields["tags"] = basic.tags
     if viewing.sharing:

@@ -75,7 +75,7 @@ def list_dashboards(
     # Pinned first, then by name with unnamed dashboards last (PostgreSQL's NULLS LAST).
     rows.sort(key=lambda r: (not r.pinned, r.name is None, r.name or "", r.id))
     return DashboardPage(
-        count=len(rows), results=present_basic(session, rows[offset : offset + limit], viewer_id)
+        count=len(rows), results=present_basic(session, project, rows[offset : offset + limit], viewer_id)
     )
 
 
