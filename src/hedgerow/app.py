@@ -12,7 +12,7 @@ from hedgerow.api.envelope import install_error_handlers
 from hedgerow.api.middleware import OptionalTrailingSlash
 from hedgerow.api.routes import ROUTERS
 from hedgerow.db.session import make_engine, make_sessionmaker
-from hedgerow.domain.cohorts.static import replicate_static_members
+from hedgerow.domain.cohorts.recovery import start_recovery
 from hedgerow.domain.ingestion.replicator import Replicator
 from hedgerow.settings import Settings
 from hedgerow.store.factory import open_store
@@ -31,8 +31,8 @@ def create_app(settings: Settings) -> FastAPI:
         # Replays what an earlier process accepted but had not yet copied, then keeps copying.
         app.state.replicator = Replicator(app.state.sessionmaker, app.state.store)
         app.state.replicator.start()
-        # Static cohort members committed before a crash but not yet copied to the analytics store.
-        replicate_static_members(app.state.sessionmaker, app.state.store)
+        # Static cohort members and CSV imports a crash left half-done are finished in the background.
+        start_recovery(app.state.sessionmaker, app.state.store, settings.data_dir)
         # Embedded mode: cohort calculations run in threads of this process, sharing its store.
         app.state.workers = None
         if settings.embedded_workers > 0:

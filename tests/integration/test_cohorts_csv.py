@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hedgerow.db.session import transaction
-from hedgerow.domain.cohorts.csv_import import CsvPlan, run_import, start_import
-from hedgerow.domain.cohorts.models import Cohort
+from hedgerow.db.types import utcnow
+from hedgerow.domain.cohorts.csv_import import CsvPlan, run_import, start_import, upload_path
+from hedgerow.domain.cohorts.models import Cohort, CohortCalculationHistory
+from hedgerow.domain.cohorts.recovery import resume_imports
 from tests.integration.test_cohorts_static import add_person, replica
 from tests.support import HedgerowClient, assert_error
 
@@ -165,3 +168,37 @@ def test_failed_import_is_recorded_in_calculation_history(hedgerow: HedgerowClie
     row = hedgerow.get(f"{hedgerow.api('cohorts')}{cohort['id']}/calculation_history/").json()["results"][0]
     assert (row["is_completed"], row["is_successful"], row["count"]) == (True, False, 0)
     assert row["error"].startswith("CSV import failed: FileNotFoundError")
+
+
+def test_imports_left_running_by_a_crash_are_finished_at_start(
+    hedgerow: HedgerowClient, tmp_path: Path
+) -> None:
+    people = [add_person(hedgerow) for _ in range(2)]
+    factory = hedgerow.app.state.sessionmaker
+    url = hedgerow.api("cohorts")
+    saved = hedgerow.post(url, json={"name": "saved", "is_static": True}).json()
+    lost = hedgerow.post(url, json={"name": "lost", "is_static": True}).json()
+    recent = hedgerow.post(url, json={"name": "recent", "is_static": True}).json()
+    with transaction(factory) as session:
+        saved_row = start_import(session, cohort=session.get_one(Cohort, saved["id"]))
+        lost_row = start_import(session, cohort=session.get_one(Cohort, lost["id"]))
+        start_import(session, cohort=session.get_one(Cohort, recent["id"]))
+        for history_id in (saved_row, lost_row):
+            session.get_one(CohortCalculationHistory, history_id).started_at = utcnow() - timedelta(hours=2)
+    upload_path(tmp_path, saved_row).write_text("person_id\n" + "\n".join(people) + "\n")
+
+    assert resume_imports(factory, tmp_path) == 3
+
+    body = hedgerow.get(f"{url}{saved['id']}/").json()
+    assert (body["count"], body["is_calculating"], body["last_error_message"]) == (2, False, None)
+    assert members(hedgerow, saved["id"]) == set(people)
+    assert not upload_path(tmp_path, saved_row).exists()
+    failed = hedgerow.get(f"{url}{lost['id']}/").json()
+    assert (failed["is_calculating"], failed["errors_calculating"]) == (False, 1)
+    row = hedgerow.get(f"{url}{lost['id']}/calculation_history/").json()["results"][0]
+    assert row["error"] == (
+        "CSV import failed: ImportInterrupted: "
+        "the server stopped before the import finished; upload the file again"
+    )
+    # A recent import without its file here may be running in another server process: left alone.
+    assert hedgerow.get(f"{url}{recent['id']}/").json()["is_calculating"] is True

@@ -29,6 +29,7 @@ from hedgerow.api.pages import activity_page
 from hedgerow.domain.activity.service import list_activity
 from hedgerow.domain.cohorts import service
 from hedgerow.domain.cohorts.csv_import import run_import
+from hedgerow.domain.cohorts.recovery import imports_folder
 from hedgerow.domain.cohorts.schemas import CohortOut, CohortWrite
 from hedgerow.domain.cohorts.service import CsvUpload, ImportTask, find_cohort
 from hedgerow.domain.cohorts.static import replicate_static_members
@@ -112,7 +113,7 @@ def schedule_import(
 def _csv_upload(request: Request, upload: UploadFile | None) -> CsvUpload | None:
     if upload is None:
         return None
-    return CsvUpload(file=upload.file, folder=request.app.state.settings.data_dir / "cohort_imports")
+    return CsvUpload(file=upload.file, folder=imports_folder(request.app.state.settings.data_dir))
 
 
 @router.get("", summary="List cohorts")

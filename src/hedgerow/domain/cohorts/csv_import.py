@@ -125,9 +125,14 @@ def inspect_csv(binary: IO[bytes]) -> CsvPlan:
     return plan
 
 
-def save_upload(binary: IO[bytes], folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{uuid7()}.csv"
+def upload_path(folder: Path, history_id: str) -> Path:
+    """Where an accepted upload waits: named after its history row, so an import a crash
+    interrupted can be found and finished at the next start."""
+    return folder / f"{history_id}.csv"
+
+
+def save_upload(binary: IO[bytes], target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
     binary.seek(0)
     with target.open("wb") as out:
         shutil.copyfileobj(binary, out, READ_BLOCK)
@@ -182,16 +187,22 @@ def run_import(
                     session, project_id=project_id, cohort_id=cohort_id, id_type=plan.id_type, values=values
                 )
     except Exception as exc:
-        _finish(factory, cohort_id=cohort_id, history_id=history_id, added=added, error=exc)
+        finish_import(factory, cohort_id=cohort_id, history_id=history_id, added=added, error=exc)
         raise
     else:
-        _finish(factory, cohort_id=cohort_id, history_id=history_id, added=added, error=None)
+        finish_import(factory, cohort_id=cohort_id, history_id=history_id, added=added, error=None)
     finally:
         path.unlink(missing_ok=True)
 
 
-def _finish(
-    factory: sessionmaker[Session], *, cohort_id: int, history_id: str, added: int, error: Exception | None
+def finish_import(
+    factory: sessionmaker[Session],
+    *,
+    cohort_id: int,
+    history_id: str,
+    added: int,
+    error: Exception | None,
+    error_code: str = "unknown",
 ) -> None:
     now = utcnow()
     with factory() as session, session.begin():
@@ -207,6 +218,6 @@ def _finish(
             cohort.last_error_at = None
         else:
             history.error = f"CSV import failed: {type(error).__name__}: {error}"
-            history.error_code = "unknown"
+            history.error_code = error_code
             cohort.errors_calculating += 1
             cohort.last_error_at = now

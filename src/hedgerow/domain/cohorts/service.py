@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from hedgerow.db.types import utcnow, uuid7
 from hedgerow.domain.activity.service import diff_changes, log_activity
 from hedgerow.domain.cohorts import criteria as crit
-from hedgerow.domain.cohorts.csv_import import CsvPlan, inspect_csv, save_upload, start_import
+from hedgerow.domain.cohorts.csv_import import CsvPlan, inspect_csv, save_upload, start_import, upload_path
 from hedgerow.domain.cohorts.models import Cohort, CohortCalculationHistory
 from hedgerow.domain.cohorts.presentation import present
 from hedgerow.domain.cohorts.schemas import CohortOut, CohortWrite
@@ -171,8 +171,8 @@ def _seed_static_members(session: Session, row: Cohort, raw_ids: list[str]) -> N
 
 def _accept_csv(session: Session, row: Cohort, upload: CsvUpload) -> ImportTask:
     plan = inspect_csv(upload.file)
-    path = save_upload(upload.file, upload.folder)
     history_id = start_import(session, cohort=row)
+    path = save_upload(upload.file, upload_path(upload.folder, history_id))
     return ImportTask(cohort_id=row.id, history_id=history_id, path=path, plan=plan)
 
 
