@@ -233,3 +233,16 @@ def test_membership_survives_an_unreachable_analytics_store(hedgerow: HedgerowCl
     assert replica(hedgerow, cohort["id"]) == {person}
     with transaction(factory) as session:
         assert session.scalars(select(CohortStaticOutbox)).all() == []
+
+
+def test_member_bodies_may_be_forms(hedgerow: HedgerowClient) -> None:
+    people = [add_person(hedgerow) for _ in range(3)]
+    cohort = static_cohort(hedgerow)
+    path = f"{hedgerow.api('cohorts')}{cohort['id']}/"
+    single = hedgerow.patch(f"{path}add_persons_to_static_cohort/", data={"person_ids": people[0]})
+    assert single.json() == {"success": True}
+    repeated = hedgerow.patch(f"{path}add_persons_to_static_cohort/", data={"person_ids": people[1:]})
+    assert repeated.json() == {"success": True}
+    assert hedgerow.get(path).json()["count"] == 3
+    removed = hedgerow.patch(f"{path}remove_person_from_static_cohort/", data={"person_id": people[0]})
+    assert removed.json() == {"success": True} and hedgerow.get(path).json()["count"] == 2

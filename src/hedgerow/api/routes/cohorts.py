@@ -41,7 +41,9 @@ Cohorts = Annotated[Scoped, Depends(project_scope("cohort"))]
 Activity = Annotated[Scoped, Depends(project_scope("activity_log", action="read"))]
 
 # Fields whose value is JSON: in form encodings they arrive as JSON text.
-JSON_FIELDS = ("filters", "groups", "query", "_create_static_person_ids")
+JSON_FIELDS = ("filters", "groups", "query", "_create_static_person_ids", "person_ids")
+# List fields a form may also send as repeated keys.
+LIST_FIELDS = ("_create_static_person_ids", "person_ids")
 ACTIVITY_PAGE_SIZE = 10  # the cohort activity routes page by 10 unless `limit` says otherwise
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -75,12 +77,13 @@ async def read_body(request: Request) -> tuple[dict[str, Any] | Any, UploadFile 
         if key == "csv" and files:
             upload = files[0]
             continue
-        if key == "_create_static_person_ids" and len(texts) > 1:
+        if key in LIST_FIELDS and len(texts) > 1:
             data[key] = texts
         elif texts:
             data[key] = _maybe_json(texts[-1]) if key in JSON_FIELDS else texts[-1]
-    if isinstance(data.get("_create_static_person_ids"), str):
-        data["_create_static_person_ids"] = [data["_create_static_person_ids"]]
+    for key in LIST_FIELDS:
+        if isinstance(data.get(key), str):
+            data[key] = [data[key]]
     return data, upload
 
 
