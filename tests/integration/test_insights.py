@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
+from hedgerow.db.session import transaction
+from hedgerow.domain.insights.models import QueryResult
 from hedgerow.store.base import EventRow
 from tests.support import HedgerowClient, assert_error
 
@@ -183,6 +186,12 @@ def test_refresh_modes_and_cache(seeded: HedgerowClient) -> None:
     assert forced["result"][0]["data"][-1] == 2 and forced["is_cached"] is False
     assert get(seeded, made["id"], "?refresh")["result"][0]["count"] == 5.0
     assert get(seeded, made["id"], "?refresh=false")["is_cached"] is True
+    # Results expire after a week: a plain read then shows nothing, as after a cache eviction.
+    with transaction(seeded.app.state.sessionmaker) as session:
+        session.execute(update(QueryResult).values(last_refresh=datetime.now(UTC) - timedelta(days=8)))
+    expired = get(seeded, made["id"])
+    assert expired["result"] is None and expired["last_refresh"] is None
+    assert get(seeded, made["id"], "?refresh=blocking")["is_cached"] is False
     # A new insight with the same query is served from the same cache entry.
     twin = create(seeded, name="twin", query=query())
     assert twin["result"][0]["count"] == 5.0 and twin["is_cached"] is True

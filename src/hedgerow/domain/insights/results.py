@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ log = logging.getLogger("hedgerow.insights")
 
 CACHE_VERSION = 1
 MODES = frozenset({"blocking", "async", "lazy_async", "force_async", "force_blocking", "force_cache"})
+CACHE_TTL = timedelta(days=7)
 STALE_AFTER = {
     "minute": timedelta(minutes=5),
     "hour": timedelta(hours=1),
@@ -129,6 +130,13 @@ def _store_row(session: Session, row: QueryResult) -> None:
     try:
         with session.begin_nested():
             session.merge(row)
+            # Results nobody asked for within the TTL go, so the cache does not grow for ever.
+            session.execute(
+                delete(QueryResult).where(
+                    QueryResult.project_id == row.project_id,
+                    QueryResult.last_refresh < row.last_refresh - CACHE_TTL,
+                )
+            )
             session.flush()
     except IntegrityError:
         # Another request stored the same result first; theirs is as good as ours.
@@ -151,6 +159,8 @@ def insight_result(
     now = now or utcnow()
     key = cache_key(project_id, query, timezone)
     row = session.get(QueryResult, key)
+    if row is not None and now - row.last_refresh > CACHE_TTL:
+        row = None  # expired: as if never computed
     fresh_enough = row is not None and not _is_stale(row, now)
     if row is not None and (mode == "force_cache" or (mode != "force_blocking" and fresh_enough)):
         return _from_row(row, cached=True, timezone=timezone)
