@@ -48,6 +48,12 @@ async def _body(request: Request) -> Any:
     return await json_body(request)
 
 
+def _require_object(raw: Any) -> None:
+    """Actions read their own keys; the body only has to be a JSON object."""
+    if not isinstance(raw, dict):
+        validate_body(DashboardWrite, raw)  # refuses it with DRF's "Expected a dictionary" error
+
+
 def _dashboard_id(raw: str) -> int:
     if not raw.isdigit():
         raise NotFound()
@@ -100,7 +106,7 @@ async def create_from_template_json(
 ) -> DashboardOut:
     check_format(request, FORMATS)
     raw = await json_body(request)
-    validate_body(DashboardWrite, raw)
+    _require_object(raw)
     return service.create_from_template_json(
         session, project=ctx.project, actor=ctx.actor, raw=raw, viewing=_viewing(request, ctx, store)
     )
@@ -112,7 +118,7 @@ async def move_tile(
 ) -> DashboardOut:
     check_format(request, FORMATS)
     raw = await json_body(request)
-    validate_body(DashboardWrite, raw)
+    _require_object(raw)
     return service.move_tile(
         session,
         project=ctx.project,
