@@ -29,6 +29,8 @@ class TrendsOutcome:
 
 def _number(value: Any) -> int | float:
     number = float(value or 0)
+    if not math.isfinite(number):
+        return 0  # an aggregate over no usable values; JSON has no NaN
     return int(number) if number.is_integer() else number
 
 
