@@ -315,6 +315,9 @@ def test_from_dashboard_applies_dashboard_filters_and_tile_overrides(seeded: Hed
     source = in_board["query"]["source"]
     assert source["dateRange"] == {"date_from": "2012-01-13", "date_to": None, "explicitDate": False}
     assert source["properties"] == [{"key": "prop", "value": "val", "type": "event"}]
+    # In a dashboard's context the query is shown with every key; outside it as stored.
+    assert source["breakdownFilter"] is None and source["filterTestAccounts"] is False
+    assert "breakdownFilter" not in plain["query"]["source"]
     # date_to cleared: the range runs to today, so only the first days are checked.
     assert in_board["result"][0]["data"][:3] == [1, 1, 0] and in_board["color"] is None
     assert in_board["filters_hash"] != plain["filters_hash"] and in_board["layouts"] == {}

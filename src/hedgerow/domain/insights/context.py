@@ -9,6 +9,23 @@ from typing import Any
 from hedgerow.errors import InvalidInput
 
 WRAPPERS = ("InsightVizNode", "DataTableNode", "DataVisualizationNode")
+# A TrendsQuery re-serialized in a dashboard's context carries every key, unset ones as null.
+TRENDS_QUERY_DEFAULTS: dict[str, Any] = {
+    "aggregation_group_type_index": None,
+    "breakdownFilter": None,
+    "compareFilter": None,
+    "conversionGoal": None,
+    "dataColorTheme": None,
+    "dateRange": None,
+    "filterTestAccounts": False,
+    "interval": "day",
+    "modifiers": None,
+    "properties": [],
+    "response": None,
+    "samplingFactor": None,
+    "tags": None,
+    "trendsFilter": None,
+}
 
 
 def parse_override(raw: str | None, attr: str) -> dict[str, Any] | None:
@@ -73,4 +90,7 @@ def apply_dashboard_filters(query: dict[str, Any] | None, filters: dict[str, Any
     compare = source.get("compareFilter") or {}
     if compare.get("compare") and filters.get("date_from") == "all":
         source["compareFilter"] = {**compare, "compare": False}
+    if source.get("kind") == "TrendsQuery":
+        for key, default in TRENDS_QUERY_DEFAULTS.items():
+            source.setdefault(key, copy.deepcopy(default))
     return result
