@@ -74,6 +74,12 @@ def test_every_encoding_yields_the_same_json() -> None:
     assert decode(gzip.compress(b64)) == PAYLOAD
 
 
+def test_form_without_its_content_type() -> None:
+    raw = json.dumps(PAYLOAD).encode()
+    body = b"data=" + base64.b64encode(raw) + b"&compression=base64"
+    assert decode(body, content_type="text/plain", legacy_path=False) == PAYLOAD
+
+
 def test_query_hint_beats_form_hint_and_header() -> None:
     raw = json.dumps(PAYLOAD).encode()
     body = b"data=" + base64.b64encode(raw) + b"&compression=lz64"

@@ -102,7 +102,9 @@ def decode_capture_body(
     if not data.strip():
         raise CaptureRejected("The request carries no payload.", code="empty_payload")
     from_form = False
-    if not query_data and "application/x-www-form-urlencoded" in content_type.lower():
+    # A body starting with `data=` is a form even when a beacon or proxy dropped the content type.
+    is_form = "application/x-www-form-urlencoded" in content_type.lower() or body.startswith(b"data=")
+    if not query_data and is_form:
         fields = parse_qs(body.decode("latin-1"), keep_blank_values=True)
         if "data" in fields:
             value = fields["data"][0].encode("latin-1")
