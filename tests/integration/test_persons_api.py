@@ -176,3 +176,30 @@ def test_merged_away_uuid_comes_back_alive_in_the_replica(hedgerow: HedgerowClie
     )
     # The merge deleted anon's first person at version 1; its revival must outrank that.
     assert [(str(r[0]), r[1]) for r in rows] == [(revived["uuid"], 2)]
+
+
+def test_filtered_paging_and_total(hedgerow: HedgerowClient) -> None:
+    send(
+        hedgerow,
+        *[
+            {
+                "event": "e",
+                "distinct_id": f"p{i}",
+                "timestamp": f"2026-03-0{i + 1}T00:00:00Z",
+                "$set": {"n": i % 2},
+            }
+            for i in range(7)
+        ],
+    )
+    url = hedgerow.api("persons")
+    odd = json.dumps([{"key": "n", "value": 1, "operator": "exact", "type": "person"}])
+    first = hedgerow.get(url, params={"properties": odd, "limit": 2}).json()
+    assert [p["distinct_ids"][0] for p in first["results"]] == ["p5", "p3"]
+    assert "count" not in first and first["next"] is not None
+    last = hedgerow.get(url, params={"properties": odd, "limit": 2, "offset": 2}).json()
+    assert [p["distinct_ids"][0] for p in last["results"]] == ["p1"] and last["next"] is None
+    total = hedgerow.get(url, params={"properties": odd, "limit": 2, "include_total": "1"}).json()
+    assert total["count"] == 3
+    plain = hedgerow.get(url, params={"limit": 7}).json()
+    assert len(plain["results"]) == 7 and plain["next"] is None
+    assert hedgerow.get(url, params={"limit": 6}).json()["next"] is not None

@@ -30,6 +30,8 @@ def list_persons(request: Request, ctx: Persons, session: SessionDep) -> dict[st
     check_format(request)
     limit, offset = page_window(request)
     query = request.query_params
+    # PostHog counts only when asked to (`include_total`); the list is otherwise next/previous only.
+    include_total = query.get("include_total", "").lower() in _TRUE
     page = service.list_persons(
         session,
         project_id=ctx.project.id,
@@ -39,10 +41,10 @@ def list_persons(request: Request, ctx: Persons, session: SessionDep) -> dict[st
         properties=parse_property_filters(query.get("properties")),
         limit=limit,
         offset=offset,
+        count_all=include_total,
     )
     body = limit_offset_page(request, count=page.count, results=page.results, limit=limit, offset=offset)
-    # PostHog counts only when asked to (`include_total`); the list is otherwise next/previous only.
-    if query.get("include_total", "").lower() not in _TRUE:
+    if not include_total:
         body.pop("count")
     return body
 

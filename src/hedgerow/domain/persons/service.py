@@ -136,17 +136,31 @@ def list_persons(
     properties: Sequence[PropertyFilter] = (),
     limit: int,
     offset: int,
+    count_all: bool = True,
 ) -> PersonPage:
     """Newest first. Property filters are evaluated here, with PostHog's operator semantics,
-    rather than in SQL, so SQLite and PostgreSQL agree on JSON types (numbers, booleans, null)."""
+    rather than in SQL, so SQLite and PostgreSQL agree on JSON types (numbers, booleans, null).
+
+    Without `count_all`, `count` is only exact enough to tell whether a next page exists, and
+    a filtered scan stops as soon as the page is full.
+    """
     query = _filtered(project_id, distinct_id=distinct_id, email=email, search=search)
     ordered = query.order_by(Person.created_at.desc(), Person.id.desc())
     if properties:
-        everyone = [p for p in session.scalars(ordered) if matches_all(p.properties, properties)]
-        return PersonPage(count=len(everyone), results=_present(session, everyone[offset : offset + limit]))
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = list(session.scalars(ordered.limit(limit).offset(offset)))
-    return PersonPage(count=count, results=_present(session, page))
+        wanted = None if count_all else offset + limit + 1
+        matched: list[Person] = []
+        for person in session.scalars(ordered.execution_options(yield_per=500)):
+            if matches_all(person.properties, properties):
+                matched.append(person)
+                if wanted is not None and len(matched) >= wanted:
+                    break
+        return PersonPage(count=len(matched), results=_present(session, matched[offset : offset + limit]))
+    if count_all:
+        count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        page = list(session.scalars(ordered.limit(limit).offset(offset)))
+        return PersonPage(count=count, results=_present(session, page))
+    page = list(session.scalars(ordered.limit(limit + 1).offset(offset)))
+    return PersonPage(count=offset + len(page), results=_present(session, page[:limit]))
 
 
 def find_person(session: Session, *, project_id: int, person_id: str) -> Person:
