@@ -11,7 +11,6 @@ from sqlalchemy import (
     Select,
     String,
     Table,
-    delete,
     exists,
     func,
     insert,
@@ -28,7 +27,7 @@ from hedgerow.domain.persons.models import Person, PersonDistinctId
 
 _MEMBERS = cast(Table, CohortPeople.__table__)
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
-_ROWS_PER_STATEMENT = 500  # keeps the statement short enough for psycopg's query cache
+_ROWS_PER_STATEMENT = 50  # psycopg caches the parsing of statements with up to 50 parameters
 IdType = Literal["person_id", "distinct_id", "email"]
 
 # Not part of the schema (Alembic never sees this metadata): one per connection, emptied per chunk.
@@ -72,17 +71,22 @@ def add_members_by_ids(
     # Core statements on the session's connection: the ORM's per-row bookkeeping would otherwise be
     # most of a chunk's cost, and nothing here needs it.
     connection = session.connection()
-    import_ids.create(connection, checkfirst=True)
-    connection.execute(delete(import_ids))
-    # Staging is the per-row hot path of a million-row import: multi-row VALUES statements in the
-    # driver's own placeholder style, so neither per-row parameter processing nor per-row round
-    # trips (psycopg's executemany) are paid.
+    # A fresh table per chunk: deleted rows of a temporary table are never vacuumed on PostgreSQL,
+    # so reusing one would make every chunk scan all the chunks before it.
+    import_ids.drop(connection, checkfirst=True)
+    import_ids.create(connection)
+    # Staging is the per-row hot path of a million-row import. Rows go in fixed-size multi-row
+    # VALUES statements sent as one executemany, in the driver's own placeholder style: no per-row
+    # parameter processing, no per-row round trip, and a statement small enough for psycopg to
+    # parse once and reuse.
     placeholder = _PLACEHOLDERS.get(connection.dialect.paramstyle, "?")
     unique = list(dict.fromkeys(values))
-    for start in range(0, len(unique), _ROWS_PER_STATEMENT):
-        batch = unique[start : start + _ROWS_PER_STATEMENT]
-        rows = ", ".join([f"({placeholder})"] * len(batch))
-        connection.exec_driver_sql(f"INSERT INTO {import_ids.name} (value) VALUES {rows}", tuple(batch))
+    full = len(unique) - len(unique) % _ROWS_PER_STATEMENT
+    batches = [tuple(unique[i : i + _ROWS_PER_STATEMENT]) for i in range(0, full, _ROWS_PER_STATEMENT)]
+    for rows in (batches, [tuple(unique[full:])] if full < len(unique) else []):
+        if rows:
+            values_sql = ", ".join([f"({placeholder})"] * len(rows[0]))
+            connection.exec_driver_sql(f"INSERT INTO {import_ids.name} (value) VALUES {values_sql}", rows)
     already = exists().where(CohortPeople.cohort_id == cohort_id, CohortPeople.person_id == Person.id)
     newcomers = _matches(project_id, id_type).where(~already).distinct()
     new: dict[str, int] = {person_uuid: pk for person_uuid, pk in connection.execute(newcomers).tuples()}
@@ -95,7 +99,7 @@ def add_members_by_ids(
                 select(literal(cohort_id), people.c.id, literal(utcnow(), UTCDateTime())),
             )
         )
-    connection.execute(delete(import_ids))
+    import_ids.drop(connection)
     if not new:
         return 0
     session.execute(
