@@ -31,6 +31,7 @@ __all__ = [
     "has_criteria",
     "iter_leaves",
     "normalise_legacy_groups",
+    "normalised",
     "parse_filters",
     "parse_stored_filters",
     "referenced_cohort_ids",

@@ -32,6 +32,7 @@ from hedgerow.errors import InvalidInput, NotFound
 
 MAX_ADD = 1000
 MAX_DISTINCT_IDS = 10
+_LOOKUP_CHUNK = 5000
 _BLANK_CHANGE = [Change(type=ACTIVITY_SCOPE, action="changed", field=None, before=None, after=None)]
 
 
@@ -154,6 +155,16 @@ def _present(session: Session, persons: Sequence[Person]) -> list[CohortPersonOu
     return [_person_out(p, ids.get(p.id, [])) for p in persons]
 
 
+def _persons(session: Session, project_id: int, uuids: Sequence[str]) -> dict[str, Person]:
+    """Person rows by UUID, looked up in chunks (SQLite caps bound parameters per statement)."""
+    found: dict[str, Person] = {}
+    for start in range(0, len(uuids), _LOOKUP_CHUNK):
+        chunk = list(uuids[start : start + _LOOKUP_CHUNK])
+        rows = session.scalars(select(Person).where(Person.project_id == project_id, Person.uuid.in_(chunk)))
+        found.update({p.uuid: p for p in rows})
+    return found
+
+
 def _search_matches(person: Person, distinct_ids: Sequence[str], needle: str) -> bool:
     if person.uuid == needle:
         return True
@@ -190,18 +201,10 @@ def cohort_persons(
             return []
         if not (search or properties):
             uuids = store.cohort_member_ids(project.id, row.id, row.version, limit=limit, offset=offset)
-            found = persons_by_uuid(session, project_id=project.id, uuids=uuids)
-            by_pk = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(found.values())))}
-            return _present(session, [by_pk[found[u]] for u in uuids if u in found])
-        uuids = store.cohort_member_ids(project.id, row.id, row.version)
-        found = persons_by_uuid(session, project_id=project.id, uuids=uuids)
-        candidates = list(
-            session.scalars(
-                select(Person)
-                .where(Person.id.in_(found.values()))
-                .order_by(Person.created_at.desc(), Person.id.desc())
-            )
-        )
+            by_uuid = _persons(session, project.id, uuids)
+            return _present(session, [by_uuid[u] for u in uuids if u in by_uuid])
+        everyone = _persons(session, project.id, store.cohort_member_ids(project.id, row.id, row.version))
+        candidates = sorted(everyone.values(), key=lambda p: (p.created_at, p.id), reverse=True)
     ids = distinct_ids_by_person(session, [p.id for p in candidates])
     needle = (search or "").strip().lower()
     kept = [
