@@ -36,9 +36,11 @@ def test_sigkill_after_200_loses_nothing(tmp_path: Path) -> None:
         server.stop(signal.SIGKILL)
     assert server.process.returncode == -signal.SIGKILL
     with sqlite3.connect(data_dir / "hedgerow.sqlite3") as db:
-        (pending,) = db.execute("SELECT count(*) FROM ingestion_outbox").fetchone()
-    # The last (large) batch was still waiting to be copied when the process died: the restart
-    # must replay it from the outbox.
+        (pending,) = db.execute(
+            "SELECT (SELECT count(*) FROM ingestion_queue) + (SELECT count(*) FROM ingestion_outbox)"
+        ).fetchone()
+    # The last (large) batch was still waiting to be applied when the process died: the restart
+    # must replay it from the queue.
     assert pending >= 1
 
     restarted = start_server(data_dir, port=free_port())

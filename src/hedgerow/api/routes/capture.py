@@ -96,6 +96,18 @@ def _accept(request: Request, body: bytes, path: str, limit: int) -> int:
     return accept_capture(request.app.state.sessionmaker, batch, now=now)
 
 
+async def catch_up_ingestion(request: Request) -> None:
+    """A router dependency for readers that must see every capture already answered 200.
+
+    It drains the queue before the route's own dependencies open the request's session:
+    draining writes to the metadata store, and on SQLite the request's transaction
+    (authentication records key use) would otherwise hold the write lock.
+    """
+    replicator = getattr(request.app.state, "replicator", None)
+    if replicator is not None:
+        await run_in_threadpool(replicator.drain)
+
+
 async def capture(request: Request) -> Response:
     if request.method == "OPTIONS":
         return JSONResponse({"status": 1}, headers=cors_headers(request))
@@ -120,11 +132,15 @@ async def capture(request: Request) -> Response:
     return JSONResponse({"status": 1}, headers=cors_headers(request))
 
 
+# One route per method, each with its own operation id: one route serving several methods
+# would give every method the same id, and the OpenAPI schema would repeat it.
 for _path in ("/batch", "/e", "/i/v0/e", "/capture", "/track", "/engage"):
-    router.add_api_route(
-        _path,
-        capture,
-        methods=["GET", "POST", "OPTIONS"],
-        include_in_schema=_path == "/batch",
-        summary="Capture events",
-    )
+    for _method in ("GET", "POST", "OPTIONS"):
+        router.add_api_route(
+            _path,
+            capture,
+            methods=[_method],
+            include_in_schema=_path == "/batch",
+            summary="Capture events",
+            operation_id=f"capture{_path.replace('/', '_')}_{_method.lower()}",
+        )

@@ -1,6 +1,7 @@
 """/api/projects/{project_id}/events/ — the newest events first (scope query:read, as PostHog).
 
-Reads drain the ingestion outbox first, so every batch already answered 200 is visible.
+Reads drain the ingestion queue and outbox first, so every batch already answered 200 is visible
+(persons included: `person_id` finds distinct ids merged a moment ago).
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from hedgerow.api.deps import Scoped, SessionDep, StoreDep, check_format, project_scope
+from hedgerow.api.routes.capture import catch_up_ingestion
 from hedgerow.domain.ingestion.event_listing import EventQuery, list_events
 from hedgerow.domain.ingestion.timestamps import parse_iso
 from hedgerow.domain.persons.service import distinct_ids_by_person, find_person
 from hedgerow.errors import InvalidInput
 
-router = APIRouter(prefix="/api/projects/{project_id}/events", tags=["events"])
+router = APIRouter(
+    prefix="/api/projects/{project_id}/events", tags=["events"], dependencies=[Depends(catch_up_ingestion)]
+)
 Events = Annotated[Scoped, Depends(project_scope("query", action="read"))]
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 100_000
@@ -68,10 +72,6 @@ async def list_project_events(
         limit=limit + 1,
         offset=offset,
     )
-    # Commit first: the drain writes to the metadata store, and on SQLite this request's own
-    # transaction (authentication records key use) would otherwise hold the write lock.
-    session.commit()
-    await run_in_threadpool(request.app.state.replicator.drain)
     results = await run_in_threadpool(list_events, store, spec)
     next_url = None
     if len(results) > limit:

@@ -9,14 +9,21 @@ from fastapi.responses import JSONResponse, Response
 
 from hedgerow.api.deps import Scoped, SessionDep, check_format, json_body, project_scope, validate_body
 from hedgerow.api.envelope import RequestError, limit_offset_page, page_window
+from hedgerow.api.routes.capture import catch_up_ingestion
 from hedgerow.domain.persons import changes, service
 from hedgerow.domain.persons.filtering import parse_property_filters
 from hedgerow.domain.persons.schemas import PersonDetailOut, PersonPropertiesPatch, PropertyUpdate
 from hedgerow.errors import InvalidInput
 
-router = APIRouter(prefix="/api/projects/{project_id}/persons", tags=["persons"])
-Persons = Annotated[Scoped, Depends(project_scope("person"))]
 _TRUE = {"1", "true", "yes", "on"}
+
+
+# Every capture answered 200 is applied first: a person captured a moment ago is found, and an
+# edit here lands after the events that came before it.
+router = APIRouter(
+    prefix="/api/projects/{project_id}/persons", tags=["persons"], dependencies=[Depends(catch_up_ingestion)]
+)
+Persons = Annotated[Scoped, Depends(project_scope("person"))]
 
 
 def _notify(request: Request) -> None:

@@ -25,3 +25,21 @@ class IngestionOutbox(Base):
     event_count: Mapped[int] = mapped_column(Integer, default=0)
     payload: Mapped[bytes] = mapped_column(LargeBinary)  # orjson: see outbox.encode_entry
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IngestionQueue(Base):
+    """Accepted capture batches whose person changes are not applied yet.
+
+    A capture request only appends here (one row per batch, the normalised events as orjson), so
+    a 200 costs one short insert; the replicator applies persons and copies events in large groups.
+    """
+
+    __tablename__ = "ingestion_queue"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    project_id: Mapped[int] = mapped_column(Integer)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # see queue.encode_batch
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,8 +1,9 @@
-"""The replicator: a background thread that empties the ingestion outbox into the analytics store.
+"""The replicator: a background thread that applies queued capture batches to persons and copies
+them, and the outbox, into the analytics store.
 
 It wakes when a batch is accepted (or every `idle_seconds`), and readers that must see every
-accepted event call `drain()` to empty the outbox synchronously first. On start it replays
-whatever an earlier process left behind.
+accepted event or person call `drain()` to empty the queue and the outbox synchronously first.
+On start it replays whatever an earlier process left behind.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.domain.ingestion.outbox import drain_once
+from hedgerow.domain.ingestion.service import apply_queued
 from hedgerow.store.base import AnalyticsStore
 
 log = logging.getLogger("hedgerow.ingestion")
@@ -26,11 +28,15 @@ class Replicator:
         *,
         idle_seconds: float = 1.0,
         max_entries: int = 200,
+        max_batches: int = 100,
     ):
         self.factory = factory
         self.store = store
         self.idle_seconds = idle_seconds
         self.max_entries = max_entries
+        # Queued capture batches applied per transaction: large groups amortise the person
+        # lookups and the analytics store's write over many requests.
+        self.max_batches = max_batches
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()  # one copy at a time per process: no self-inflicted duplicates
@@ -55,9 +61,14 @@ class Replicator:
         self._wake.set()
 
     def drain(self) -> int:
-        """Empty the outbox now; returns the number of outbox entries copied."""
+        """Empty the queue and the outbox now; returns the number of batches and entries moved."""
         moved = 0
         with self._lock:
+            while True:
+                step = apply_queued(self.factory, self.store, max_batches=self.max_batches)
+                moved += step
+                if step < self.max_batches:
+                    break
             while True:
                 step = drain_once(self.factory, self.store, max_entries=self.max_entries)
                 moved += step

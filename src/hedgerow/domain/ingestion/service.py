@@ -1,6 +1,8 @@
-"""Accepting a capture batch: persons updated and the batch put in the outbox, in one transaction.
+"""Accepting a capture batch, and applying accepted batches to persons.
 
-When this returns, the batch is committed to the metadata store: that is what a 200 promises.
+A capture request only resolves the token and appends the normalised batch to the ingestion
+queue in one short transaction: when that commits the batch is durable, which is what a 200
+promises. Person changes happen later, in arrival order, in large groups (`apply_queued`).
 """
 
 from __future__ import annotations
@@ -21,16 +23,18 @@ from hedgerow.db.session import transaction
 from hedgerow.domain.ingestion.errors import IngestKeyUnknown
 from hedgerow.domain.ingestion.events import CaptureBatch, CapturedEvent
 from hedgerow.domain.ingestion.outbox import write_outbox
-from hedgerow.domain.persons.batch import PersonBatch
+from hedgerow.domain.ingestion.queue import claim_batches, enqueue_batch
+from hedgerow.domain.persons.batch import PersonBatch, ReplicaChanges
 from hedgerow.domain.persons.ingest import PersonProcessor
 from hedgerow.domain.projects.service import get_project_by_token
-from hedgerow.store.base import EventRow
+from hedgerow.store.base import AnalyticsStore, EventRow
 
 log = logging.getLogger("hedgerow.ingestion")
 
-# Batches touching persons are applied one at a time per process: SQLite has one writer anyway,
-# and on PostgreSQL it keeps this process's batches from deadlocking each other.
-_PERSON_WRITES = threading.Lock()
+# Metadata writes on the ingestion path take turns within a process: SQLite has one writer anyway,
+# and a Python lock hands over at once where SQLite's busy handler would sleep; on PostgreSQL it
+# keeps this process's person writes from deadlocking each other.
+INGESTION_WRITES = threading.Lock()
 _ATTEMPTS = 5
 # token -> (project id, monotonic expiry): one lookup per token every few seconds, not per request.
 _TOKEN_TTL_SECONDS = 5.0
@@ -57,38 +61,48 @@ def dumps_json(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def ingest_events(
-    session: Session, *, project_id: int, events: Sequence[CapturedEvent], now: datetime
-) -> int:
-    """Apply person changes and queue events plus replica rows in `session`'s transaction.
+def resolve_events(
+    session: Session, project_id: int, batches: Sequence[tuple[Sequence[CapturedEvent], datetime]]
+) -> tuple[list[EventRow], ReplicaChanges]:
+    """Apply the batches' person changes in order, in `session`'s transaction.
 
-    Returns the number of events queued (a uuid repeated within the batch is kept once).
+    Returns the event rows (with their person ids; a uuid repeated across the batches is kept
+    once) and the person/distinct-id version rows the analytics replica needs.
     """
     batch = PersonBatch(session, project_id)
     processor = PersonProcessor(batch)
-    processor.preload(list(events))
+    processor.preload([e for events, _ in batches for e in events])
     rows: list[EventRow] = []
     seen: set[str] = set()
-    for event in events:
-        person_id = processor.process(event)
-        if event.uuid in seen:
-            continue
-        seen.add(event.uuid)
-        rows.append(
-            EventRow(
-                event.uuid,
-                project_id,
-                event.event,
-                event.distinct_id,
-                person_id,
-                dumps_json(event.properties),
-                event.timestamp,
-                now,
+    for events, received_at in batches:
+        for event in events:
+            person_id = processor.process(event)
+            if event.uuid in seen:
+                continue
+            seen.add(event.uuid)
+            rows.append(
+                EventRow(
+                    event.uuid,
+                    project_id,
+                    event.event,
+                    event.distinct_id,
+                    person_id,
+                    dumps_json(event.properties),
+                    event.timestamp,
+                    received_at,
+                )
             )
-        )
     for warning in processor.warnings:
         log.warning("ingestion warning for project %s: %s", project_id, warning)
-    changes = batch.flush()
+    return rows, batch.flush()
+
+
+def ingest_events(
+    session: Session, *, project_id: int, events: Sequence[CapturedEvent], now: datetime
+) -> int:
+    """Apply person changes now and put the events plus replica rows in the outbox, in `session`'s
+    transaction (the persons API's property edits). Returns the number of events queued."""
+    rows, changes = resolve_events(session, project_id, [(events, now)])
     write_outbox(
         session,
         project_id=project_id,
@@ -99,15 +113,60 @@ def ingest_events(
     return len(rows)
 
 
-def accept_capture(factory: sessionmaker[Session], batch: CaptureBatch, *, now: datetime) -> int:
-    """Resolve the token and commit the batch; retried on a write conflict with another writer."""
+def _retrying(action: Any) -> Any:
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            with _PERSON_WRITES, transaction(factory) as session:
-                project_id = _project_for_token(session, batch.token)
-                return ingest_events(session, project_id=project_id, events=batch.events, now=now)
+            return action()
         except (IntegrityError, OperationalError):
             if attempt == _ATTEMPTS:
                 raise
             time.sleep(0.02 * attempt)
     raise AssertionError("unreachable")
+
+
+def accept_capture(factory: sessionmaker[Session], batch: CaptureBatch, *, now: datetime) -> int:
+    """Resolve the token and commit the batch to the queue; returns the number of events."""
+
+    def commit() -> int:
+        with INGESTION_WRITES, transaction(factory) as session:
+            project_id = _project_for_token(session, batch.token)
+            enqueue_batch(session, project_id=project_id, events=batch.events, received_at=now)
+        return len(batch.events)
+
+    result: int = _retrying(commit)
+    return result
+
+
+def apply_queued(factory: sessionmaker[Session], store: AnalyticsStore, *, max_batches: int) -> int:
+    """Apply up to `max_batches` queued batches: persons in the metadata store, then events and
+    person versions in the analytics store, then commit. Returns the number of batches applied.
+
+    The store is written before the claim commits. A crash in between leaves the batches queued,
+    and applying them again reproduces the same rows: the person changes it made were rolled
+    back with the claim, so the replay computes the same persons and versions, and events
+    deduplicate by uuid.
+    """
+
+    def apply() -> int:
+        with INGESTION_WRITES, transaction(factory) as session:
+            claimed = claim_batches(session, max_batches)
+            by_project: dict[int, list[tuple[Sequence[CapturedEvent], datetime]]] = {}
+            for queued in claimed:
+                by_project.setdefault(queued.project_id, []).append((queued.events, queued.received_at))
+            events: list[EventRow] = []
+            changes = ReplicaChanges([], [])
+            for project_id, batches in by_project.items():
+                rows, changed = resolve_events(session, project_id, batches)
+                events.extend(rows)
+                changes.persons.extend(changed.persons)
+                changes.distinct_ids.extend(changed.distinct_ids)
+            if changes.persons:
+                store.append_person_versions(changes.persons)
+            if changes.distinct_ids:
+                store.append_distinct_id_versions(changes.distinct_ids)
+            if events:
+                store.append_events(events)
+            return len(claimed)
+
+    result: int = _retrying(apply)
+    return result

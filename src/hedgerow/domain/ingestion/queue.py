@@ -1,0 +1,100 @@
+"""The ingestion queue: accepted capture batches, stored as normalised events, waiting for the
+replicator to apply their person changes and copy them into the analytics store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hedgerow.domain.ingestion.events import CapturedEvent
+from hedgerow.domain.ingestion.models import IngestionQueue
+
+QUEUE: Table = IngestionQueue.__table__  # type: ignore[assignment]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The first byte names the codec: orjson normally; the standard library when a property holds an
+# integer beyond 64 bits, which orjson can neither write nor read back exactly.
+_ORJSON = b"o"
+_STDLIB = b"j"
+
+
+@dataclass
+class QueuedBatch:
+    id: int
+    project_id: int
+    received_at: datetime
+    events: list[CapturedEvent]
+
+
+def _micros(value: datetime) -> int:
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def encode_batch(events: Sequence[CapturedEvent], received_at: datetime) -> bytes:
+    data = {
+        "n": _micros(received_at),
+        "e": [[e.uuid, e.event, e.distinct_id, e.properties, _micros(e.timestamp)] for e in events],
+    }
+    try:
+        return _ORJSON + orjson.dumps(data)
+    except TypeError:
+        return _STDLIB + json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode_batch(queue_id: int, project_id: int, payload: bytes) -> QueuedBatch:
+    body = payload[1:]
+    data: dict[str, Any] = orjson.loads(body) if payload[:1] == _ORJSON else json.loads(body)
+    return QueuedBatch(
+        queue_id,
+        project_id,
+        _from_micros(data["n"]),
+        [CapturedEvent(u, ev, did, props, _from_micros(ts)) for u, ev, did, props, ts in data["e"]],
+    )
+
+
+def enqueue_batch(
+    session: Session, *, project_id: int, events: Sequence[CapturedEvent], received_at: datetime
+) -> None:
+    session.connection().execute(
+        insert(QUEUE).values(
+            project_id=project_id,
+            event_count=len(events),
+            payload=encode_batch(events, received_at),
+            created_at=received_at,
+        )
+    )
+
+
+def claim_batches(session: Session, limit: int) -> list[QueuedBatch]:
+    """Take the oldest `limit` batches out of the queue, in arrival order, in `session`'s transaction.
+
+    Deleting is the claim, and it is the transaction's first statement: on SQLite it takes the
+    write lock before anything is read, and on PostgreSQL a second replicator blocks on these rows
+    and then finds them gone, rather than skipping ahead. Skipping ahead (SKIP LOCKED) would let
+    two processes apply one project's person changes out of arrival order. Nothing is lost if the
+    transaction rolls back: the rows come back.
+    """
+    oldest = select(QUEUE.c.id).order_by(QUEUE.c.id).limit(limit).scalar_subquery()
+    rows = session.connection().execute(
+        delete(QUEUE).where(QUEUE.c.id.in_(oldest)).returning(QUEUE.c.id, QUEUE.c.project_id, QUEUE.c.payload)
+    )
+    batches = [decode_batch(queue_id, project_id, payload) for queue_id, project_id, payload in rows]
+    batches.sort(key=lambda b: b.id)
+    return batches
+
+
+def queued_batches(factory: sessionmaker[Session]) -> int:
+    with factory() as session:
+        return session.scalar(select(func.count()).select_from(QUEUE)) or 0
