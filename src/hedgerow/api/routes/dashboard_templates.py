@@ -94,6 +94,6 @@ async def put_template(
 
 
 @router.delete("/{template_id}", status_code=405, summary="Not allowed: soft delete with PATCH deleted=true")
-def delete_template(template_id: str, ctx: Templates, session: SessionDep) -> Response:
-    service.check_may_delete(session, project=ctx.project, actor=ctx.actor)
+def delete_template(template_id: str, ctx: Templates) -> Response:
+    service.check_may_delete(ctx.actor)
     return Response(status_code=405)

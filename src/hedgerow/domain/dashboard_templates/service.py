@@ -70,7 +70,7 @@ def _present(session: Session, rows: list[DashboardTemplate]) -> list[DashboardT
     ]
 
 
-def _visible(session: Session, project: ProjectRef, scope: str | None) -> ColumnElement[bool]:
+def _visible(project: ProjectRef, scope: str | None) -> ColumnElement[bool]:
     if scope == "global":
         return DashboardTemplate.scope == "global"
     if scope == "feature_flag":
@@ -92,7 +92,7 @@ def list_templates(
     rows = list(
         session.scalars(
             select(DashboardTemplate)
-            .where(_visible(session, project, scope), DashboardTemplate.deleted.is_(False))
+            .where(_visible(project, scope), DashboardTemplate.deleted.is_(False))
             .order_by(DashboardTemplate.created_at, DashboardTemplate.id)
         )
     )
@@ -109,7 +109,7 @@ def _find(session: Session, project: ProjectRef, template_id: str, scope: str | 
     row = session.scalars(
         select(DashboardTemplate).where(
             DashboardTemplate.id == template_id,
-            _visible(session, project, scope),
+            _visible(project, scope),
             DashboardTemplate.deleted.is_(False),
         )
     ).first()
@@ -248,7 +248,7 @@ def update_template(
     return _present(session, [row])[0]
 
 
-def check_may_delete(session: Session, *, project: ProjectRef, actor: Actor) -> None:
+def check_may_delete(actor: Actor) -> None:
     """DELETE is never carried out (soft delete is PATCH `deleted`); only who is refused differs."""
     _check_may_write(actor, scope=None, row=None)
 
