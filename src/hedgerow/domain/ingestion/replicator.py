@@ -8,6 +8,7 @@ On start it replays whatever an earlier process left behind.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 
@@ -18,6 +19,7 @@ from hedgerow.domain.ingestion.service import apply_queued
 from hedgerow.store.base import AnalyticsStore
 
 log = logging.getLogger("hedgerow.ingestion")
+_GC_THRESHOLD = 50_000
 
 
 class Replicator:
@@ -43,6 +45,10 @@ class Replicator:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        # Ingestion allocates a few dozen containers per event; at the default threshold (700)
+        # the collector runs every few events and keeps walking the long-lived person cache,
+        # which cost more than decoding the events. Collections stay, only less often.
+        gc.set_threshold(max(gc.get_threshold()[0], _GC_THRESHOLD), 20, 20)
         self._thread = threading.Thread(target=self._run, name="hedgerow-replicator", daemon=True)
         self._thread.start()
         self._wake.set()

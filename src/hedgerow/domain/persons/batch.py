@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -18,6 +18,7 @@ from hedgerow.domain.persons.models import Person, PersonDistinctId, PersonRepli
 from hedgerow.store.base import DistinctIdVersion, PersonVersion
 
 _CHUNK = 500
+_UNLOADED = datetime(1970, 1, 1, tzinfo=UTC)  # replaced from the row before anything reads it
 # Core tables rather than ORM entities: ingestion is the hot path, and ORM bulk statements
 # cost several times more per batch. Properties are read as JSON text and parsed with orjson.
 PERSONS: Table = Person.__table__  # type: ignore[assignment]
@@ -67,51 +68,64 @@ class PersonBatch:
 
     # --- loading --------------------------------------------------------------------------------
     def _columns(self) -> Any:
+        # Only plain columns: the rest of a person comes from the cache when the version matches.
         p, d = PERSONS.c, DISTINCT_IDS.c
-        return select(
-            d.id,
-            d.distinct_id,
-            d.version,
-            p.id,
-            p.uuid,
-            p.is_identified,
-            p.created_at,
-            p.version,
-        ).join(PERSONS, p.id == d.person_id)
+        return select(d.id, d.distinct_id, d.version, p.id, p.uuid, p.version).join(
+            PERSONS, p.id == d.person_id
+        )
 
     def _adopt(self, rows: Iterable[Any]) -> None:
         missing: list[LivePerson] = []
-        for did_pk, distinct_id, did_version, pk, uuid, identified, created_at, version in rows:
+        for did_pk, distinct_id, did_version, pk, uuid, version in rows:
             person = self._by_pk.get(pk)
             if person is None:
                 cached = PERSON_PROPERTIES.get(pk, uuid, version)
-                person = LivePerson(pk, uuid, cached or {}, bool(identified), created_at, version)
                 if cached is None:
+                    person = LivePerson(pk, uuid, {}, False, _UNLOADED, version)
                     missing.append(person)
+                else:
+                    identified, created_at, properties = cached
+                    person = LivePerson(pk, uuid, properties, identified, created_at, version)
                 self._by_pk[pk] = person
             if distinct_id not in self._ids:
                 live = LiveDistinctId(did_pk, distinct_id, person, did_version)
                 self._ids[distinct_id] = live
                 person.distinct_ids.append(live)
-        self._load_properties(missing)
+        self._load_rest(missing)
 
-    def _load_properties(self, persons: list[LivePerson]) -> None:
+    def _load_rest(self, persons: list[LivePerson]) -> None:
         by_pk = {p.pk: p for p in persons}
         pks = list(by_pk)
         for start in range(0, len(pks), _CHUNK):
             rows = (
                 self.session.connection()
                 .execute(
-                    select(PERSONS.c.id, cast(PERSONS.c.properties, Text)).where(
-                        PERSONS.c.id.in_(pks[start : start + _CHUNK])
-                    )
+                    select(
+                        PERSONS.c.id,
+                        PERSONS.c.is_identified,
+                        PERSONS.c.created_at,
+                        cast(PERSONS.c.properties, Text),
+                    ).where(PERSONS.c.id.in_(pks[start : start + _CHUNK]))
                 )
                 .all()
             )
-            for pk, text in rows:
+            for pk, identified, created_at, text in rows:
                 person = by_pk[pk]
+                person.is_identified = bool(identified)
+                person.created_at = created_at
                 person.properties = orjson.loads(text) if text else {}
-                PERSON_PROPERTIES.put(pk, person.uuid, person.version, person.properties)
+                self._remember(person)
+
+    def _remember(self, person: LivePerson) -> None:
+        assert person.pk is not None
+        PERSON_PROPERTIES.put(
+            person.pk,
+            person.uuid,
+            person.version,
+            person.properties,
+            is_identified=person.is_identified,
+            created_at=person.created_at,
+        )
 
     def preload(self, distinct_ids: Iterable[str]) -> None:
         wanted = sorted(set(distinct_ids) - self._looked_up)
@@ -315,8 +329,7 @@ class PersonBatch:
         self, created: list[LivePerson], changed: list[LivePerson], removed: list[LivePerson]
     ) -> None:
         for person in [*created, *changed]:
-            assert person.pk is not None
-            PERSON_PROPERTIES.put(person.pk, person.uuid, person.version, person.properties)
+            self._remember(person)
         # Persons changed only in memory (noisy keys, not written) keep their entry: the cache
         # holds its own copy, which still matches the unchanged row and version.
         for person in removed:

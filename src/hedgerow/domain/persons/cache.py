@@ -1,35 +1,56 @@
-"""Person properties as last written, per process, keyed by (pk, uuid) and checked by version.
+"""Persons as last written, per process, keyed by (pk, uuid) and checked by version.
 
-Ingestion reads the same persons again and again; parsing their JSON each batch dominated the
-hot path. An entry is used only when the database row still has the cached version, so other
-processes writing the same persons (scale-out on PostgreSQL) never see stale properties.
+Ingestion reads the same persons again and again; parsing their JSON and converting their
+columns each batch dominated the hot path. An entry is used only when the database row still
+has the cached version (every write bumps it), so other processes writing the same persons
+(scale-out on PostgreSQL) never see stale state.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+
+@dataclass(frozen=True)
+class CachedPerson:
+    is_identified: bool
+    created_at: datetime
+    properties: dict[str, Any]  # never handed out: `get` returns a copy
 
 
 class PropertiesCache:
     def __init__(self, capacity: int = 200_000):
         self.capacity = capacity
-        self._entries: OrderedDict[tuple[int, str], tuple[int, dict[str, Any]]] = OrderedDict()
+        self._entries: OrderedDict[tuple[int, str], tuple[int, CachedPerson]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, pk: int, uuid: str, version: int) -> dict[str, Any] | None:
-        """A private copy of the properties at exactly `version`, or None."""
+    def get(self, pk: int, uuid: str, version: int) -> tuple[bool, datetime, dict[str, Any]] | None:
+        """(is_identified, created_at, a private copy of the properties) at exactly `version`."""
         with self._lock:
             entry = self._entries.get((pk, uuid))
             if entry is None or entry[0] != version:
                 return None
             self._entries.move_to_end((pk, uuid))
-            return dict(entry[1])
+            cached = entry[1]
+        return cached.is_identified, cached.created_at, dict(cached.properties)
 
-    def put(self, pk: int, uuid: str, version: int, properties: dict[str, Any]) -> None:
+    def put(
+        self,
+        pk: int,
+        uuid: str,
+        version: int,
+        properties: dict[str, Any],
+        *,
+        is_identified: bool,
+        created_at: datetime,
+    ) -> None:
+        entry = (version, CachedPerson(is_identified, created_at, dict(properties)))
         with self._lock:
-            self._entries[(pk, uuid)] = (version, dict(properties))
+            self._entries[(pk, uuid)] = entry
             self._entries.move_to_end((pk, uuid))
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
