@@ -1,0 +1,172 @@
+"""The ingestion queue: capture only queues; the replicator applies persons in groups, in
+arrival order, and a crash before a group commits replays it without duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hedgerow.db.session import make_engine, make_sessionmaker, transaction
+from hedgerow.domain.ingestion.events import CaptureContext, parse_capture
+from hedgerow.domain.ingestion.outbox import pending_entries
+from hedgerow.domain.ingestion.queue import queued_batches
+from hedgerow.domain.ingestion.service import accept_capture, apply_queued
+from hedgerow.domain.persons.identity import person_uuid
+from hedgerow.domain.persons.models import Person, PersonDistinctId
+from hedgerow.domain.projects import service as projects
+from hedgerow.store.base import AnalyticsStore, CompiledQuery, EventRow, PersonVersion
+from hedgerow.store.factory import open_store
+
+NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
+ANON_PERSON = person_uuid(1, "anon")
+
+
+_TOKENS: dict[int, str] = {}
+
+
+@pytest.fixture
+def factory(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database_url)
+    made = make_sessionmaker(engine)
+    with transaction(made) as session:
+        _TOKENS[id(made)] = projects.initialise(session).project_api_token
+    yield made
+    engine.dispose()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[AnalyticsStore]:
+    opened = open_store(f"duckdb:///{tmp_path / 'events.duckdb'}")
+    yield opened
+    opened.close()
+
+
+def _capture(factory: sessionmaker[Session], *events: dict[str, Any]) -> None:
+    body = {"api_key": _TOKENS[id(factory)], "batch": list(events)}
+    accept_capture(factory, parse_capture(body, CaptureContext(now=NOW)), now=NOW)
+
+
+def _event(n: int, distinct_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "event": "$pageview",
+        "distinct_id": distinct_id,
+        "uuid": f"0190a6f4-0000-7000-8000-{n:012d}",
+        "timestamp": f"2026-05-04T11:00:{n:02d}Z",
+        **extra,
+    }
+
+
+def _three_batches(factory: sessionmaker[Session]) -> None:
+    # An anonymous visitor, then $identify, then more activity: each $set must land in this order.
+    _capture(factory, _event(1, "anon", **{"$set": {"plan": "free", "first": 1}}), _event(2, "anon"))
+    _capture(
+        factory,
+        {
+            **_event(3, "user"),
+            "event": "$identify",
+            "properties": {"$anon_distinct_id": "anon"},
+            "$set": {"plan": "pro"},
+        },
+    )
+    _capture(factory, _event(4, "anon", **{"$set": {"plan": "team"}}), _event(5, "user"))
+
+
+def _persons(factory: sessionmaker[Session]) -> list[tuple[str, dict[str, Any], bool, list[str]]]:
+    with factory() as session:
+        rows = session.execute(
+            select(Person.uuid, Person.properties, Person.is_identified, PersonDistinctId.distinct_id)
+            .join(PersonDistinctId, PersonDistinctId.person_id == Person.id)
+            .order_by(PersonDistinctId.distinct_id)
+        ).all()
+    found: dict[str, tuple[str, dict[str, Any], bool, list[str]]] = {}
+    for uuid, properties, identified, distinct_id in rows:
+        found.setdefault(uuid, (uuid, properties, identified, []))[3].append(distinct_id)
+    return list(found.values())
+
+
+def _stored(store: AnalyticsStore, sql: str) -> list[tuple[Any, ...]]:
+    return [
+        tuple(str(v) if k == 0 else v for k, v in enumerate(r)) for r in store.query(CompiledQuery(sql, {}))
+    ]
+
+
+def _assert_applied(factory: sessionmaker[Session], store: AnalyticsStore) -> None:
+    [(uuid, properties, identified, ids)] = _persons(factory)
+    assert (uuid, identified, ids) == (ANON_PERSON, True, ["anon", "user"])
+    assert {k: properties[k] for k in ("plan", "first")} == {"plan": "team", "first": 1}
+    events = _stored(store, "SELECT uuid, distinct_id, person_id FROM events ORDER BY uuid")
+    assert [(e[0][-1], e[1], str(e[2])) for e in events] == [
+        ("1", "anon", ANON_PERSON),
+        ("2", "anon", ANON_PERSON),
+        ("3", "user", ANON_PERSON),
+        ("4", "anon", ANON_PERSON),
+        ("5", "user", ANON_PERSON),
+    ]
+    latest = _stored(store, "SELECT id, version, is_identified, properties FROM persons_latest")
+    assert [(p[0], p[2]) for p in latest] == [(ANON_PERSON, True)]
+    assert '"plan":"team"' in latest[0][3]
+    ids = _stored(store, "SELECT distinct_id, person_id FROM person_distinct_ids_latest ORDER BY distinct_id")
+    assert [(d[0], str(d[1])) for d in ids] == [("anon", ANON_PERSON), ("user", ANON_PERSON)]
+
+
+def test_capture_only_queues_and_one_group_applies_every_batch_in_order(
+    factory: sessionmaker[Session], store: AnalyticsStore
+) -> None:
+    _three_batches(factory)
+    assert queued_batches(factory) == 3
+    assert _persons(factory) == []  # nothing about persons happens in the request
+    assert apply_queued(factory, store, max_batches=100) == 3
+    assert queued_batches(factory) == 0 and pending_entries(factory) == 0
+    _assert_applied(factory, store)
+
+
+def test_small_groups_give_the_same_result(factory: sessionmaker[Session], store: AnalyticsStore) -> None:
+    _three_batches(factory)
+    assert apply_queued(factory, store, max_batches=2) == 2
+    assert queued_batches(factory) == 1
+    assert apply_queued(factory, store, max_batches=2) == 1
+    assert apply_queued(factory, store, max_batches=2) == 0
+    _assert_applied(factory, store)
+
+
+class CrashingStore:
+    """Passes writes through to `store` and then fails at the chosen one, as a crash would."""
+
+    def __init__(self, store: AnalyticsStore, *, fail_events_after_writing: bool):
+        self.store = store
+        self.after = fail_events_after_writing
+
+    def append_person_versions(self, rows: Sequence[PersonVersion]) -> None:
+        self.store.append_person_versions(rows)
+
+    def append_distinct_id_versions(self, rows: Sequence[Any]) -> None:
+        self.store.append_distinct_id_versions(rows)
+
+    def append_events(self, rows: Sequence[EventRow]) -> None:
+        if self.after:
+            self.store.append_events(rows)
+        raise OSError("simulated crash")
+
+
+@pytest.mark.parametrize("events_written", [False, True], ids=["before-events", "after-events"])
+def test_a_crash_before_the_group_commits_replays_without_duplicates(
+    factory: sessionmaker[Session], store: AnalyticsStore, events_written: bool
+) -> None:
+    _three_batches(factory)
+    crashing = CrashingStore(store, fail_events_after_writing=events_written)
+    with pytest.raises(OSError):
+        apply_queued(factory, crashing, max_batches=100)  # type: ignore[arg-type]
+    # The person changes rolled back with the claim: the batches are all still queued.
+    assert queued_batches(factory) == 3
+    assert _persons(factory) == []
+    assert apply_queued(factory, store, max_batches=100) == 3
+    _assert_applied(factory, store)
+    # The replay wrote the same person version again, never a different one.
+    versions = _stored(store, "SELECT DISTINCT id, version, properties FROM persons")
+    assert len({(v[0], v[1]) for v in versions}) == len(versions)
