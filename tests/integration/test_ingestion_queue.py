@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.db.session import make_engine, make_sessionmaker, transaction
 from hedgerow.domain.ingestion.events import CaptureContext, parse_capture
-from hedgerow.domain.ingestion.outbox import pending_entries
+from hedgerow.domain.ingestion.outbox import drain_once, pending_entries
 from hedgerow.domain.ingestion.queue import queued_batches
 from hedgerow.domain.ingestion.service import accept_capture, apply_queued
 from hedgerow.domain.persons.identity import person_uuid
@@ -121,17 +121,20 @@ def test_capture_only_queues_and_one_group_applies_every_batch_in_order(
     _three_batches(factory)
     assert queued_batches(factory) == 3
     assert _persons(factory) == []  # nothing about persons happens in the request
-    assert apply_queued(factory, store, max_batches=100) == 3
-    assert queued_batches(factory) == 0 and pending_entries(factory) == 0
+    assert apply_queued(factory, max_batches=100) == 3
+    # One group, one project: one outbox entry carries all five events to the store.
+    assert (queued_batches(factory), pending_entries(factory)) == (0, 1)
+    assert drain_once(factory, store) == 1
     _assert_applied(factory, store)
 
 
 def test_small_groups_give_the_same_result(factory: sessionmaker[Session], store: AnalyticsStore) -> None:
     _three_batches(factory)
-    assert apply_queued(factory, store, max_batches=2) == 2
+    assert apply_queued(factory, max_batches=2) == 2
     assert queued_batches(factory) == 1
-    assert apply_queued(factory, store, max_batches=2) == 1
-    assert apply_queued(factory, store, max_batches=2) == 0
+    assert apply_queued(factory, max_batches=2) == 1
+    assert apply_queued(factory, max_batches=2) == 0
+    assert drain_once(factory, store) == 2
     _assert_applied(factory, store)
 
 
@@ -154,18 +157,38 @@ class CrashingStore:
         raise OSError("simulated crash")
 
 
+def test_a_failed_person_apply_leaves_every_batch_queued(
+    factory: sessionmaker[Session], store: AnalyticsStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _three_batches(factory)
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise OSError("simulated crash")
+
+    # Persons are written, then the process dies before the outbox row is.
+    monkeypatch.setattr("hedgerow.domain.ingestion.service.write_outbox", crash)
+    with pytest.raises(OSError):
+        apply_queued(factory, max_batches=100)
+    monkeypatch.undo()
+    assert (queued_batches(factory), pending_entries(factory)) == (3, 0)
+    assert _persons(factory) == []
+    assert apply_queued(factory, max_batches=100) == 3
+    assert drain_once(factory, store) == 1
+    _assert_applied(factory, store)
+
+
 @pytest.mark.parametrize("events_written", [False, True], ids=["before-events", "after-events"])
-def test_a_crash_before_the_group_commits_replays_without_duplicates(
+def test_a_crash_between_person_apply_and_store_append_replays_without_duplicates(
     factory: sessionmaker[Session], store: AnalyticsStore, events_written: bool
 ) -> None:
     _three_batches(factory)
+    assert apply_queued(factory, max_batches=100) == 3
     crashing = CrashingStore(store, fail_events_after_writing=events_written)
     with pytest.raises(OSError):
-        apply_queued(factory, crashing, max_batches=100)  # type: ignore[arg-type]
-    # The person changes rolled back with the claim: the batches are all still queued.
-    assert queued_batches(factory) == 3
-    assert _persons(factory) == []
-    assert apply_queued(factory, store, max_batches=100) == 3
+        drain_once(factory, crashing)  # type: ignore[arg-type]
+    # Persons were applied once; the outbox still holds what the store needs.
+    assert (queued_batches(factory), pending_entries(factory)) == (0, 1)
+    assert drain_once(factory, store) == 1
     _assert_applied(factory, store)
     # The replay wrote the same person version again, never a different one.
     versions = _stored(store, "SELECT DISTINCT id, version, properties FROM persons")

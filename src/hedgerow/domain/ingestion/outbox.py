@@ -22,12 +22,11 @@ from hedgerow.store.base import AnalyticsStore, DistinctIdVersion, EventRow, Per
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _micros(value: datetime) -> int:
-    delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _from_micros(value: int) -> datetime:
+def _read_datetime(value: int | str) -> datetime:
+    # Entries are written with ISO datetimes; integers (microseconds) are what earlier versions
+    # wrote, and may still be waiting in an outbox after an upgrade.
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
     return _EPOCH + timedelta(microseconds=value)
 
 
@@ -51,14 +50,13 @@ def encode_entry(
                     e.distinct_id,
                     e.person_id,
                     e.properties,
-                    _micros(e.timestamp),
-                    _micros(e.created_at),
+                    e.timestamp,
+                    e.created_at,
                 ]
                 for e in events
             ],
             "p": [
-                [p.id, p.properties, p.is_identified, _micros(p.created_at), p.version, p.is_deleted]
-                for p in persons
+                [p.id, p.properties, p.is_identified, p.created_at, p.version, p.is_deleted] for p in persons
             ],
             "d": [[d.distinct_id, d.person_id, d.version, d.is_deleted] for d in distinct_ids],
         }
@@ -70,11 +68,11 @@ def decode_entry(project_id: int, payload: bytes) -> OutboxEntry:
     return OutboxEntry(
         project_id=project_id,
         events=[
-            EventRow(u, project_id, ev, did, pid, props, _from_micros(ts), _from_micros(ca))
+            EventRow(u, project_id, ev, did, pid, props, _read_datetime(ts), _read_datetime(ca))
             for u, ev, did, pid, props, ts, ca in data["e"]
         ],
         persons=[
-            PersonVersion(project_id, pid, props, ident, _from_micros(ca), ver, deleted)
+            PersonVersion(project_id, pid, props, ident, _read_datetime(ca), ver, deleted)
             for pid, props, ident, ca, ver, deleted in data["p"]
         ],
         distinct_ids=[

@@ -71,14 +71,16 @@ class Replicator:
         moved = 0
         with self._lock:
             while True:
-                step = apply_queued(self.factory, self.store, max_batches=self.max_batches)
-                moved += step
-                if step < self.max_batches:
-                    break
-            while True:
-                step = drain_once(self.factory, self.store, max_entries=self.max_entries)
-                moved += step
-                if step < self.max_entries:
+                # Each applied group goes to the store before the next: capture requests commit
+                # while the store writes, and readers never wait for the whole queue twice.
+                applied = apply_queued(self.factory, max_batches=self.max_batches)
+                moved += applied
+                while True:
+                    step = drain_once(self.factory, self.store, max_entries=self.max_entries)
+                    moved += step
+                    if step < self.max_entries:
+                        break
+                if applied < self.max_batches:
                     return moved
 
     def _run(self) -> None:

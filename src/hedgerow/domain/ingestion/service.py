@@ -2,7 +2,8 @@
 
 A capture request only resolves the token and appends the normalised batch to the ingestion
 queue in one short transaction: when that commits the batch is durable, which is what a 200
-promises. Person changes happen later, in arrival order, in large groups (`apply_queued`).
+promises. Person changes happen later, in arrival order, in large groups (`apply_queued`), and
+the resulting event and person rows go through the outbox into the analytics store.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from hedgerow.domain.ingestion.queue import claim_batches, enqueue_batch
 from hedgerow.domain.persons.batch import PersonBatch, ReplicaChanges
 from hedgerow.domain.persons.ingest import PersonProcessor
 from hedgerow.domain.projects.service import get_project_by_token
-from hedgerow.store.base import AnalyticsStore, EventRow
+from hedgerow.store.base import EventRow
 
 log = logging.getLogger("hedgerow.ingestion")
 
@@ -137,14 +138,14 @@ def accept_capture(factory: sessionmaker[Session], batch: CaptureBatch, *, now: 
     return result
 
 
-def apply_queued(factory: sessionmaker[Session], store: AnalyticsStore, *, max_batches: int) -> int:
-    """Apply up to `max_batches` queued batches: persons in the metadata store, then events and
-    person versions in the analytics store, then commit. Returns the number of batches applied.
+def apply_queued(factory: sessionmaker[Session], *, max_batches: int) -> int:
+    """Apply up to `max_batches` queued batches to persons and move them to the outbox, in one
+    transaction; returns the number of batches applied.
 
-    The store is written before the claim commits. A crash in between leaves the batches queued,
-    and applying them again reproduces the same rows: the person changes it made were rolled
-    back with the claim, so the replay computes the same persons and versions, and events
-    deduplicate by uuid.
+    The analytics store is written afterwards, from the outbox (`outbox.drain_once`), so the
+    metadata write lock is never held while the store works, and capture requests keep
+    committing meanwhile. A crash before this commits leaves the batches queued, with no person
+    change made; after it, the outbox holds exactly what the store still needs.
     """
 
     def apply() -> int:
@@ -153,19 +154,15 @@ def apply_queued(factory: sessionmaker[Session], store: AnalyticsStore, *, max_b
             by_project: dict[int, list[tuple[Sequence[CapturedEvent], datetime]]] = {}
             for queued in claimed:
                 by_project.setdefault(queued.project_id, []).append((queued.events, queued.received_at))
-            events: list[EventRow] = []
-            changes = ReplicaChanges([], [])
             for project_id, batches in by_project.items():
-                rows, changed = resolve_events(session, project_id, batches)
-                events.extend(rows)
-                changes.persons.extend(changed.persons)
-                changes.distinct_ids.extend(changed.distinct_ids)
-            if changes.persons:
-                store.append_person_versions(changes.persons)
-            if changes.distinct_ids:
-                store.append_distinct_id_versions(changes.distinct_ids)
-            if events:
-                store.append_events(events)
+                rows, changes = resolve_events(session, project_id, batches)
+                write_outbox(
+                    session,
+                    project_id=project_id,
+                    events=rows,
+                    persons=changes.persons,
+                    distinct_ids=changes.distinct_ids,
+                )
             return len(claimed)
 
     result: int = _retrying(apply)
