@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import queue
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -118,12 +120,14 @@ def _devtools_url(process: subprocess.Popen[str], timeout: float = 30) -> str:
 
 @contextmanager
 def browser_page(binary: str) -> Iterator[Page]:
-    with tempfile.TemporaryDirectory(prefix="hedgerow-chromium-") as profile:
+    # Chromium helper processes may still be writing the profile as it closes: ignore cleanup errors.
+    with tempfile.TemporaryDirectory(prefix="hedgerow-chromium-", ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,
         )
         try:
             with connect(_devtools_url(process), max_size=None, open_timeout=30) as ws:
@@ -146,11 +150,13 @@ def browser_page(binary: str) -> Iterator[Page]:
                 page.call("Network.enable")
                 yield page
         finally:
-            process.terminate()
+            # The whole process group: the browser and its renderer/zygote helpers.
+            os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
 
 
 def _reply(ws: ClientConnection, message_id: int) -> dict[str, Any]:
