@@ -12,9 +12,9 @@ from hedgerow.domain.persons.identity import is_illegal_merge_id, person_uuid
 from hedgerow.domain.persons.properties import (
     PERSON_EVENTS,
     PersonUpdate,
+    all_noisy,
     apply_update,
     initial_properties,
-    is_noisy,
     person_update_for,
 )
 
@@ -71,7 +71,7 @@ class PersonProcessor:
         changed = apply_update(person.properties, update)
         if changed:
             person.touched = True
-        if changed and (event in PERSON_EVENTS or not all(is_noisy(k) for k in changed)):
+        if changed and (event in PERSON_EVENTS or not all_noisy(changed)):
             person.dirty = True
         if identify and not person.is_identified:
             person.is_identified = True

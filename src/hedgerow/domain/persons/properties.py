@@ -84,6 +84,10 @@ def is_noisy(key: str) -> bool:
     return key in NOISY_KEYS or (key.startswith("$geoip_") and key != "$geoip_disable")
 
 
+def all_noisy(keys: set[str]) -> bool:
+    return all(is_noisy(k) for k in keys - NOISY_KEYS)
+
+
 NO_COPY_EVENTS = frozenset({"$snapshot", "$performance_event"})
 
 
@@ -148,10 +152,15 @@ def apply_update(properties: dict[str, Any], update: PersonUpdate) -> set[str]:
     """
     had_before = [k for k in update.unset if k in properties]
     changed: set[str] = set()
-    for key, value in update.set_once.items():
-        if key not in properties:
-            properties[key] = value
-            changed.add(key)
+    if update.set_once:
+        # Set operations in C: on a known person nearly every `$set_once` key is already there.
+        # (The loop keeps the event's key order, so a replay writes identical JSON.)
+        missing = update.set_once.keys() - properties.keys()
+        if missing:
+            for key, value in update.set_once.items():
+                if key in missing:
+                    properties[key] = value
+                    changed.add(key)
     for key, value in update.set.items():
         if key not in properties or properties[key] != value:
             properties[key] = value
