@@ -168,6 +168,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100)
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="hedgerow-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
@@ -196,6 +197,9 @@ def main() -> None:
     print(f"ingested:          {rate:,.0f} events/s ({end_to_end:.1f} s, until visible in the events API)")
     print(f"duckdb appender:   {floor_rate:,.0f} events/s ({floor:.1f} s, same rows, one flush per batch)")
     print(f"ratio to floor:    {rate / floor_rate:.0%}")
+    # The machine may be shared: the load average says how much else was running.
+    load_after = os.getloadavg()
+    print(f"load average:      {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min)")
 
 
 if __name__ == "__main__":

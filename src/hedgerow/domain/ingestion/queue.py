@@ -20,6 +20,7 @@ from hedgerow.domain.ingestion.models import IngestionQueue
 QUEUE: Table = IngestionQueue.__table__  # type: ignore[assignment]
 # The first byte names the codec: orjson normally; the standard library when a property holds an
 # integer beyond 64 bits, which orjson can neither write nor read back exactly.
+_INSERT = insert(QUEUE)  # built once: this runs on every capture request
 _ORJSON = b"o"
 _STDLIB = b"j"
 
@@ -67,12 +68,13 @@ def enqueue_batch(
     session: Session, *, project_id: int, events: Sequence[CapturedEvent], received_at: datetime
 ) -> None:
     session.connection().execute(
-        insert(QUEUE).values(
-            project_id=project_id,
-            event_count=len(events),
-            payload=encode_batch(events, received_at),
-            created_at=received_at,
-        )
+        _INSERT,
+        {
+            "project_id": project_id,
+            "event_count": len(events),
+            "payload": encode_batch(events, received_at),
+            "created_at": received_at,
+        },
     )
 
 

@@ -18,6 +18,9 @@ from hedgerow.domain.persons.models import Person, PersonDistinctId, PersonRepli
 from hedgerow.store.base import DistinctIdVersion, PersonVersion
 
 _CHUNK = 500
+# Distinct-id lookups run for every ingested group: fewer, larger statements cost less
+# (SQLite takes up to 32,766 parameters, PostgreSQL 65,535).
+_LOOKUP_CHUNK = 2000
 _UNLOADED = datetime(1970, 1, 1, tzinfo=UTC)  # replaced from the row before anything reads it
 # Core tables rather than ORM entities: ingestion is the hot path, and ORM bulk statements
 # cost several times more per batch. Properties are read as JSON text and parsed with orjson.
@@ -130,13 +133,13 @@ class PersonBatch:
     def preload(self, distinct_ids: Iterable[str]) -> None:
         wanted = sorted(set(distinct_ids) - self._looked_up)
         self._looked_up.update(wanted)
-        for start in range(0, len(wanted), _CHUNK):
+        for start in range(0, len(wanted), _LOOKUP_CHUNK):
             # Row locks serialise concurrent writers to the same persons on PostgreSQL.
             query = (
                 self._columns()
                 .where(
                     DISTINCT_IDS.c.project_id == self.project_id,
-                    DISTINCT_IDS.c.distinct_id.in_(wanted[start : start + _CHUNK]),
+                    DISTINCT_IDS.c.distinct_id.in_(wanted[start : start + _LOOKUP_CHUNK]),
                 )
                 .with_for_update()
             )
