@@ -13,11 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.db.session import make_engine, make_sessionmaker, transaction
-from hedgerow.domain.ingestion.events import CaptureContext, parse_capture
+from hedgerow.domain.ingestion.events import CaptureContext, CapturedEvent, parse_capture
+from hedgerow.domain.ingestion.models import IngestionDeadLetter, IngestionQueue
 from hedgerow.domain.ingestion.outbox import drain_once, pending_entries
-from hedgerow.domain.ingestion.queue import queued_batches
+from hedgerow.domain.ingestion.queue import dead_letters, decode_batch, queued_batches
 from hedgerow.domain.ingestion.service import accept_capture, apply_queued
 from hedgerow.domain.persons.identity import person_uuid
+from hedgerow.domain.persons.ingest import PersonProcessor
 from hedgerow.domain.persons.models import Person, PersonDistinctId
 from hedgerow.domain.projects import service as projects
 from hedgerow.store.base import AnalyticsStore, CompiledQuery, EventRow, PersonVersion
@@ -193,3 +195,50 @@ def test_a_crash_between_person_apply_and_store_append_replays_without_duplicate
     # The replay wrote the same person version again, never a different one.
     versions = _stored(store, "SELECT DISTINCT id, version, properties FROM persons")
     assert len({(v[0], v[1]) for v in versions}) == len(versions)
+
+
+def test_a_batch_that_cannot_be_applied_is_set_aside_and_the_rest_flow(
+    factory: sessionmaker[Session], store: AnalyticsStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    process = PersonProcessor.process
+
+    def refuse_poison(self: PersonProcessor, event: CapturedEvent) -> str:
+        if event.distinct_id == "poison":
+            raise ValueError("cannot apply this event")
+        return process(self, event)
+
+    monkeypatch.setattr(PersonProcessor, "process", refuse_poison)
+    _capture(factory, _event(1, "anon", **{"$set": {"plan": "free"}}))
+    _capture(factory, _event(2, "poison"), _event(3, "anon"))
+    _capture(factory, _event(4, "anon", **{"$set": {"plan": "team"}}))
+    with factory() as session:
+        [poison_id] = session.scalars(select(IngestionQueue.id).where(IngestionQueue.event_count == 2))
+    assert apply_queued(factory, max_batches=100) == 3
+    assert queued_batches(factory) == 0
+    [(queue_id, error)] = dead_letters(factory)
+    assert queue_id == poison_id and "cannot apply this event" in error
+    assert drain_once(factory, store) == 2
+    [(uuid, properties, _, ids)] = _persons(factory)
+    assert (uuid, properties["plan"], ids) == (ANON_PERSON, "team", ["anon"])
+    events = _stored(store, "SELECT uuid FROM events ORDER BY uuid")
+    assert [e[0][-1] for e in events] == ["1", "4"]
+    # The batch set aside is kept whole, with every event it carried.
+    with factory() as session:
+        payload = session.scalars(select(IngestionDeadLetter.payload)).one()
+    assert [e.uuid[-1] for e in decode_batch(poison_id, 1, payload).events] == ["2", "3"]
+
+
+def test_integers_beyond_64_bits_are_applied_exactly(
+    factory: sessionmaker[Session], store: AnalyticsStore
+) -> None:
+    # The standard-library JSON path of capture decoding can hand such integers over.
+    big = 123456789012345678901234567890
+    _capture(factory, _event(1, "anon", **{"$set": {"big": big}, "properties": {"n": big}}))
+    assert apply_queued(factory, max_batches=100) == 1
+    assert dead_letters(factory) == []
+    assert drain_once(factory, store) == 1
+    [(_, properties, _, _)] = _persons(factory)
+    assert properties["big"] == big
+    [(person_json,)] = store.query(CompiledQuery("SELECT properties FROM persons_latest", {}))
+    [(event_json,)] = store.query(CompiledQuery("SELECT properties FROM events", {}))
+    assert f'"big":{big}' in person_json and f'"n":{big}' in event_json

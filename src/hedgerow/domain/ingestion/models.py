@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary
+from sqlalchemy import BigInteger, Integer, LargeBinary, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hedgerow.db.base import Base
@@ -42,4 +42,21 @@ class IngestionQueue(Base):
     project_id: Mapped[int] = mapped_column(Integer)
     event_count: Mapped[int] = mapped_column(Integer, default=0)
     payload: Mapped[bytes] = mapped_column(LargeBinary)  # see queue.encode_batch
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IngestionDeadLetter(Base):
+    """A queued batch the replicator could not apply, set aside with the error so that the
+    batches behind it keep flowing; nothing is deleted, and an operator can replay it."""
+
+    __tablename__ = "ingestion_dead_letters"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    queue_id: Mapped[int] = mapped_column(BigInteger)
+    project_id: Mapped[int] = mapped_column(Integer)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    error: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -15,14 +15,24 @@ from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.domain.ingestion.events import CapturedEvent
-from hedgerow.domain.ingestion.models import IngestionQueue
+from hedgerow.domain.ingestion.models import IngestionDeadLetter, IngestionQueue
 
 QUEUE: Table = IngestionQueue.__table__  # type: ignore[assignment]
+DEAD_LETTERS: Table = IngestionDeadLetter.__table__  # type: ignore[assignment]
 # The first byte names the codec: orjson normally; the standard library when a property holds an
 # integer beyond 64 bits, which orjson can neither write nor read back exactly.
 _INSERT = insert(QUEUE)  # built once: this runs on every capture request
 _ORJSON = b"o"
 _STDLIB = b"j"
+
+
+class UnappliableBatches(Exception):
+    """Batches whose data, not the database, made applying them fail: retrying cannot help."""
+
+    def __init__(self, queue_ids: list[int], error: BaseException):
+        super().__init__(f"queued batches {queue_ids} cannot be applied: {error!r}")
+        self.queue_ids = queue_ids
+        self.error = error
 
 
 @dataclass
@@ -91,9 +101,49 @@ def claim_batches(session: Session, limit: int) -> list[QueuedBatch]:
     rows = session.connection().execute(
         delete(QUEUE).where(QUEUE.c.id.in_(oldest)).returning(QUEUE.c.id, QUEUE.c.project_id, QUEUE.c.payload)
     )
-    batches = [decode_batch(queue_id, project_id, payload) for queue_id, project_id, payload in rows]
+    batches: list[QueuedBatch] = []
+    for queue_id, project_id, payload in rows:
+        try:
+            batches.append(decode_batch(queue_id, project_id, payload))
+        except (ValueError, KeyError, TypeError) as exc:  # a payload this version cannot read
+            raise UnappliableBatches([queue_id], exc) from exc
     batches.sort(key=lambda b: b.id)
     return batches
+
+
+def set_aside(session: Session, queue_id: int, error: str) -> bool:
+    """Move one queued batch to the dead letters; False if it is no longer queued."""
+    row = (
+        session.connection()
+        .execute(
+            delete(QUEUE)
+            .where(QUEUE.c.id == queue_id)
+            .returning(QUEUE.c.project_id, QUEUE.c.event_count, QUEUE.c.payload)
+        )
+        .first()
+    )
+    if row is None:
+        return False
+    session.connection().execute(
+        insert(DEAD_LETTERS).values(
+            queue_id=queue_id,
+            project_id=row[0],
+            event_count=row[1],
+            payload=row[2],
+            error=error[:4000],
+            created_at=datetime.now(UTC),
+        )
+    )
+    return True
+
+
+def dead_letters(factory: sessionmaker[Session]) -> list[tuple[int, str]]:
+    """(queue id, error) of every batch set aside, oldest first."""
+    with factory() as session:
+        rows = session.execute(
+            select(DEAD_LETTERS.c.queue_id, DEAD_LETTERS.c.error).order_by(DEAD_LETTERS.c.id)
+        ).all()
+    return [(int(q), str(e)) for q, e in rows]
 
 
 def queued_batches(factory: sessionmaker[Session]) -> int:

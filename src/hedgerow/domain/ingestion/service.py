@@ -8,7 +8,6 @@ the resulting event and person rows go through the outbox into the analytics sto
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -16,17 +15,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.db.session import transaction
 from hedgerow.domain.ingestion.errors import IngestKeyUnknown
 from hedgerow.domain.ingestion.events import CaptureBatch, CapturedEvent
 from hedgerow.domain.ingestion.outbox import write_outbox
-from hedgerow.domain.ingestion.queue import claim_batches, enqueue_batch
+from hedgerow.domain.ingestion.queue import (
+    QueuedBatch,
+    UnappliableBatches,
+    claim_batches,
+    enqueue_batch,
+    set_aside,
+)
 from hedgerow.domain.persons.batch import PersonBatch, ReplicaChanges
 from hedgerow.domain.persons.ingest import PersonProcessor
+from hedgerow.domain.persons.json_text import dumps_text
 from hedgerow.domain.projects.service import get_project_by_token
 from hedgerow.store.base import EventRow
 
@@ -55,11 +60,7 @@ def _project_for_token(session: Session, token: str) -> int:
     return project.id
 
 
-def dumps_json(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # integers beyond 64 bits
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+dumps_json = dumps_text
 
 
 def resolve_events(
@@ -140,22 +141,33 @@ def accept_capture(factory: sessionmaker[Session], batch: CaptureBatch, *, now: 
 
 def apply_queued(factory: sessionmaker[Session], *, max_batches: int) -> int:
     """Apply up to `max_batches` queued batches to persons and move them to the outbox, in one
-    transaction; returns the number of batches applied.
+    transaction; returns the number of batches taken off the queue.
 
     The analytics store is written afterwards, from the outbox (`outbox.drain_once`), so the
     metadata write lock is never held while the store works, and capture requests keep
     committing meanwhile. A crash before this commits leaves the batches queued, with no person
     change made; after it, the outbox holds exactly what the store still needs.
+
+    A batch whose own data makes applying it fail would otherwise stop every batch behind it
+    (and every reader that waits for the queue): the group is retried one batch at a time, and
+    the batch at fault is moved to the dead letters with its error, intact.
     """
 
     def apply() -> int:
         with INGESTION_WRITES, transaction(factory) as session:
             claimed = claim_batches(session, max_batches)
-            by_project: dict[int, list[tuple[Sequence[CapturedEvent], datetime]]] = {}
+            by_project: dict[int, list[QueuedBatch]] = {}
             for queued in claimed:
-                by_project.setdefault(queued.project_id, []).append((queued.events, queued.received_at))
+                by_project.setdefault(queued.project_id, []).append(queued)
             for project_id, batches in by_project.items():
-                rows, changes = resolve_events(session, project_id, batches)
+                try:
+                    rows, changes = resolve_events(
+                        session, project_id, [(b.events, b.received_at) for b in batches]
+                    )
+                except SQLAlchemyError:
+                    raise
+                except Exception as exc:
+                    raise UnappliableBatches([b.id for b in claimed], exc) from exc
                 write_outbox(
                     session,
                     project_id=project_id,
@@ -165,5 +177,16 @@ def apply_queued(factory: sessionmaker[Session], *, max_batches: int) -> int:
                 )
             return len(claimed)
 
-    result: int = _retrying(apply)
+    try:
+        result: int = _retrying(apply)
+    except UnappliableBatches as failed:
+        if len(failed.queue_ids) > 1:
+            moved = 0
+            for _ in failed.queue_ids:
+                moved += apply_queued(factory, max_batches=1)
+            return moved
+        log.error("setting aside queued batch %s: %r", failed.queue_ids[0], failed.error)
+        with INGESTION_WRITES, transaction(factory) as session:
+            set_aside(session, failed.queue_ids[0], repr(failed.error))
+        return 1
     return result

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Table, Text, bindparam, cast, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from hedgerow.domain.persons.cache import PERSON_PROPERTIES
+from hedgerow.domain.persons.json_text import dumps_text, loads_exact
 from hedgerow.domain.persons.models import Person, PersonDistinctId, PersonReplicaTombstone
 from hedgerow.store.base import DistinctIdVersion, PersonVersion
 
@@ -116,7 +116,7 @@ class PersonBatch:
                 person = by_pk[pk]
                 person.is_identified = bool(identified)
                 person.created_at = created_at
-                person.properties = orjson.loads(text) if text else {}
+                person.properties = loads_exact(text) if text else {}
                 self._remember(person)
 
     def _remember(self, person: LivePerson) -> None:
@@ -342,7 +342,7 @@ class PersonBatch:
         return PersonVersion(
             project_id=self.project_id,
             id=person.uuid,
-            properties=orjson.dumps(person.properties).decode(),
+            properties=dumps_text(person.properties),
             is_identified=person.is_identified,
             created_at=person.created_at,
             version=person.version,

@@ -1,4 +1,4 @@
-"""ingestion queue: accepted capture batches awaiting person processing
+"""ingestion queue: accepted capture batches awaiting person processing, and dead letters
 
 Revision ID: 0007_ingestion_queue
 Revises: 0003_ingestion
@@ -30,7 +30,21 @@ def upgrade() -> None:
         sa.Column("created_at", hedgerow.db.types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ingestion_queue")),
     )
+    op.create_table(
+        "ingestion_dead_letters",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("queue_id", sa.BigInteger(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("event_count", sa.Integer(), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("created_at", hedgerow.db.types.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ingestion_dead_letters")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("ingestion_dead_letters")
     op.drop_table("ingestion_queue")
