@@ -16,7 +16,8 @@ from hedgerow.api.routes.persons import router as persons_router
 from hedgerow.api.routes.shared import router as shared_router
 from hedgerow.api.routes.sharing import router as sharing_router
 
-ROUTERS = [health.router, actions.router, dashboard_templates.router, activity_log.router]
+# Capture first: it takes every ingestion request, and routing tries the routers in this order.
+ROUTERS = [capture.router, health.router, actions.router, dashboard_templates.router, activity_log.router]
 ROUTERS += [cohorts.router, cohort_members.router]
 ROUTERS += [dashboards_router, insights_router, sharing_router, shared_router]
-ROUTERS += [capture.router, persons_router, events_router]
+ROUTERS += [persons_router, events_router]
