@@ -12,6 +12,7 @@ Measured on the shared 2-vCPU build machine (1-minute load average about 1.0-1.6
 work while these ran), one `hedgerow serve` process, SQLite + DuckDB:
 
     events      ingested/s   floor/s   ratio   notes
+    1,000,000        6,179    22,783     27%   capture router mounted first
     1,000,000        6,089    21,980     28%   capture queues the batch; persons applied in groups
     1,000,000        5,172    24,357     21%   same, before lighter person lookups
       100,000        6,627    23,847     28%
@@ -21,8 +22,8 @@ work while these ran), one `hedgerow serve` process, SQLite + DuckDB:
 The target of 25,000 events/s is not met. Everything runs under one interpreter lock, so the
 costs add up: in-process, a 100-event batch costs about 1.3 ms to accept (parse 0.5 ms, queue
 commit 0.7 ms) and 7-9 ms to apply to persons and copy into DuckDB, and the HTTP stack adds
-about 2 ms per request (thread hand-offs and middleware). 25,000 events/s needs all of that in
-4 ms per batch.
+about 2 ms per request (routing, middleware, thread hand-offs). 25,000 events/s needs all of
+that in 4 ms per batch.
 """
 
 from __future__ import annotations
