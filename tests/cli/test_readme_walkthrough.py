@@ -45,7 +45,10 @@ def server(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "hedgerow", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -68,7 +71,7 @@ def server(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
 
 
 def test_serve_prints_the_first_key_once_and_it_works(server: tuple[str, subprocess.Popen[str]]) -> None:
-    base, proc = server
+    _, proc = server
     proc.terminate()
     out, _ = proc.communicate(timeout=20)
     assert "personal API key:" in out
@@ -81,7 +84,13 @@ def test_readme_walkthrough(env: dict[str, str], server: tuple[str, subprocess.P
     # Run while the server holds the data dir: these touch only the metadata store.
     init = _hedgerow(env, "init", "--json")
     assert isinstance(init, dict)
-    assert set(init) == {"organization_id", "project_id", "project_api_token", "personal_api_key", "user_email"}
+    assert set(init) == {
+        "organization_id",
+        "project_id",
+        "project_api_token",
+        "personal_api_key",
+        "user_email",
+    }
     assert str(init["project_api_token"]).startswith("phc_")
     again = _hedgerow(env, "init", "--json")
     assert isinstance(again, dict)
@@ -99,12 +108,16 @@ def test_readme_walkthrough(env: dict[str, str], server: tuple[str, subprocess.P
     listed = httpx.get(f"{base}/api/projects/{project}/dashboard_templates/", headers=headers).json()
     assert "Weekly review" in [t["template_name"] for t in listed["results"]]
 
-    scoped = _hedgerow(env, "keys", "create", "--scopes", "dashboard_template:read", "--label", "ci", "--json")
+    scoped = _hedgerow(
+        env, "keys", "create", "--scopes", "dashboard_template:read", "--label", "ci", "--json"
+    )
     assert isinstance(scoped, dict)
     assert set(scoped) == {"id", "key", "scopes", "scoped_teams"}
     assert scoped["scopes"] == ["dashboard_template:read"] and scoped["scoped_teams"] == []
     read_only = {"Authorization": f"Bearer {scoped['key']}"}
-    assert httpx.get(f"{base}/api/projects/{project}/dashboard_templates/", headers=read_only).status_code == 200
+    assert (
+        httpx.get(f"{base}/api/projects/{project}/dashboard_templates/", headers=read_only).status_code == 200
+    )
     refused = httpx.post(f"{base}/api/projects/{project}/dashboard_templates/", headers=read_only, json={})
     assert refused.status_code == 403
     assert refused.json()["detail"] == "API key missing required scope 'dashboard_template:write'"
@@ -120,7 +133,9 @@ def test_readme_walkthrough(env: dict[str, str], server: tuple[str, subprocess.P
 
 def test_invalid_configuration_is_refused_clearly(env: dict[str, str]) -> None:
     env = env | {"HEDGEROW_DATABASE_URL": "mysql://nope"}
-    done = subprocess.run([sys.executable, "-m", "hedgerow", "migrate"], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "hedgerow", "migrate"], env=env, capture_output=True, text=True
+    )
     assert done.returncode == 2
     assert "HEDGEROW_DATABASE_URL must start with one of" in done.stderr
     assert "Traceback" not in done.stderr

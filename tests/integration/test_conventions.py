@@ -13,15 +13,21 @@ def test_health(hedgerow: HedgerowClient) -> None:
 
 
 def test_unknown_route_is_404_error_body(hedgerow: HedgerowClient) -> None:
-    assert_error(hedgerow.get("/api/projects/1/no_such_thing/"), 404, type="invalid_request",
-                 code="not_found", detail="Not found.")
+    assert_error(
+        hedgerow.get("/api/projects/1/no_such_thing/"),
+        404,
+        type="invalid_request",
+        code="not_found",
+        detail="Not found.",
+    )
     assert_error(hedgerow.get("/nothing-here", auth=False), 404, type="invalid_request", code="not_found")
 
 
 def test_wrong_method_is_405_error_body(hedgerow: HedgerowClient) -> None:
     response = hedgerow.request("PATCH", hedgerow.api("dashboard_templates"))
-    assert_error(response, 405, type="invalid_request", code="method_not_allowed",
-                 detail='Method "PATCH" not allowed.')
+    assert_error(
+        response, 405, type="invalid_request", code="method_not_allowed", detail='Method "PATCH" not allowed.'
+    )
 
 
 def test_uncaught_error_is_500_without_traceback(hedgerow: HedgerowClient) -> None:
@@ -44,8 +50,9 @@ def test_openapi_schema_and_docs_page(hedgerow: HedgerowClient) -> None:
 
 
 def test_datetimes_are_utc_with_z(hedgerow: HedgerowClient) -> None:
-    created = hedgerow.post(hedgerow.api("dashboard_templates"),
-                            json={"template_name": "t", "tiles": [{"type": "TEXT"}]}).json()
+    created = hedgerow.post(
+        hedgerow.api("dashboard_templates"), json={"template_name": "t", "tiles": [{"type": "TEXT"}]}
+    ).json()
     stamp = created["created_at"]
     assert stamp.endswith("Z") and "+00:00" not in stamp
     parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
@@ -54,5 +61,10 @@ def test_datetimes_are_utc_with_z(hedgerow: HedgerowClient) -> None:
 
 def test_body_that_is_not_an_object_is_a_validation_error(hedgerow: HedgerowClient) -> None:
     response = hedgerow.post(hedgerow.api("dashboard_templates"), json=[1, 2])
-    assert_error(response, 400, type="validation_error", code="invalid_input",
-                 detail="Invalid data. Expected a dictionary, but got list.")
+    assert_error(
+        response,
+        400,
+        type="validation_error",
+        code="invalid_input",
+        detail="Invalid data. Expected a dictionary, but got list.",
+    )

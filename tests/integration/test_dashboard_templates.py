@@ -1,4 +1,4 @@
-"""Dashboard templates over HTTP, per dashboards-templates-sharing.md §8–9."""
+"""Dashboard templates over HTTP, per dashboards-templates-sharing.md §8-9."""
 
 from __future__ import annotations
 
@@ -71,21 +71,36 @@ def test_create_returns_201_with_every_field(hedgerow: HedgerowClient) -> None:
 @pytest.mark.parametrize("tiles", [[], None])
 def test_create_without_tiles_is_400(hedgerow: HedgerowClient, tiles: Any) -> None:
     response = hedgerow.post(_path(hedgerow), json={"template_name": "x", "tiles": tiles})
-    assert_error(response, 400, type="validation_error", code="invalid_input",
-                 detail="You need to provide tiles for the template.")
+    assert_error(
+        response,
+        400,
+        type="validation_error",
+        code="invalid_input",
+        detail="You need to provide tiles for the template.",
+    )
 
 
 def test_create_with_tiles_key_missing_is_400_not_500(hedgerow: HedgerowClient) -> None:
     response = hedgerow.post(_path(hedgerow), json={"template_name": "x"})
-    assert_error(response, 400, type="validation_error", code="invalid_input",
-                 detail="You need to provide tiles for the template.")
+    assert_error(
+        response,
+        400,
+        type="validation_error",
+        code="invalid_input",
+        detail="You need to provide tiles for the template.",
+    )
 
 
 def test_duplicate_name_in_project_is_400(hedgerow: HedgerowClient) -> None:
     _create(hedgerow, template_name="dup")
     response = hedgerow.post(_path(hedgerow), json={"template_name": "dup", "tiles": TILES})
-    assert_error(response, 400, type="validation_error", code="unique_template_name_per_team",
-                 detail="A dashboard template with this name already exists for this project.")
+    assert_error(
+        response,
+        400,
+        type="validation_error",
+        code="unique_template_name_per_team",
+        detail="A dashboard template with this name already exists for this project.",
+    )
 
 
 def test_name_is_free_again_after_soft_delete(hedgerow: HedgerowClient) -> None:
@@ -96,20 +111,42 @@ def test_name_is_free_again_after_soft_delete(hedgerow: HedgerowClient) -> None:
 
 def test_field_validation_uses_drf_codes_and_attrs(hedgerow: HedgerowClient) -> None:
     bad_scope = hedgerow.post(_path(hedgerow), json={"template_name": "x", "tiles": TILES, "scope": "nope"})
-    assert_error(bad_scope, 400, type="validation_error", code="invalid_choice",
-                 detail='"nope" is not a valid choice.', attr="scope")
+    assert_error(
+        bad_scope,
+        400,
+        type="validation_error",
+        code="invalid_choice",
+        detail='"nope" is not a valid choice.',
+        attr="scope",
+    )
     long_name = hedgerow.post(_path(hedgerow), json={"template_name": "n" * 401, "tiles": TILES})
-    assert_error(long_name, 400, type="validation_error", code="max_length",
-                 detail="Ensure this field has no more than 400 characters.", attr="template_name")
-    long_tag = hedgerow.post(_path(hedgerow), json={"template_name": "t", "tiles": TILES, "tags": ["x" * 256]})
+    assert_error(
+        long_name,
+        400,
+        type="validation_error",
+        code="max_length",
+        detail="Ensure this field has no more than 400 characters.",
+        attr="template_name",
+    )
+    long_tag = hedgerow.post(
+        _path(hedgerow), json={"template_name": "t", "tiles": TILES, "tags": ["x" * 256]}
+    )
     assert_error(long_tag, 400, type="validation_error", code="max_length", attr="tags__0")
     not_list = hedgerow.post(_path(hedgerow), json={"template_name": "t", "tiles": "nope"})
-    assert_error(not_list, 400, type="validation_error", code="not_a_list",
-                 detail='Expected a list of items but got type "str".', attr="tiles")
+    assert_error(
+        not_list,
+        400,
+        type="validation_error",
+        code="not_a_list",
+        detail='Expected a list of items but got type "str".',
+        attr="tiles",
+    )
 
 
 def test_malformed_json_is_parse_error(hedgerow: HedgerowClient) -> None:
-    response = hedgerow.post(_path(hedgerow), content=b"{not json", headers={"Content-Type": "application/json"})
+    response = hedgerow.post(
+        _path(hedgerow), content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert_error(response, 400, type="invalid_request", code="parse_error")
     assert response.json()["detail"].startswith("JSON parse error")
 
@@ -168,7 +205,9 @@ def test_search_ranks_name_then_tags_then_description(hedgerow: HedgerowClient) 
 
 def test_patch_updates_and_logs_activity(hedgerow: HedgerowClient) -> None:
     created = _create(hedgerow, template_name="before")
-    response = hedgerow.patch(_path(hedgerow, f"{created['id']}/"), json={"template_name": "after", "tags": ["x"]})
+    response = hedgerow.patch(
+        _path(hedgerow, f"{created['id']}/"), json={"template_name": "after", "tags": ["x"]}
+    )
     assert response.status_code == 200
     assert response.json()["template_name"] == "after" and response.json()["tags"] == ["x"]
     log = hedgerow.get(hedgerow.api("activity_log") + "?scope=DashboardTemplate").json()
@@ -193,8 +232,13 @@ def test_put_behaves_like_patch(hedgerow: HedgerowClient) -> None:
 def test_patch_empty_tiles_is_400(hedgerow: HedgerowClient) -> None:
     created = _create(hedgerow)
     response = hedgerow.patch(_path(hedgerow, f"{created['id']}/"), json={"tiles": []})
-    assert_error(response, 400, type="validation_error", code="invalid_input",
-                 detail="You need to provide tiles for the template.")
+    assert_error(
+        response,
+        400,
+        type="validation_error",
+        code="invalid_input",
+        detail="You need to provide tiles for the template.",
+    )
 
 
 def test_scope_can_move_between_team_and_global(hedgerow: HedgerowClient) -> None:
@@ -208,8 +252,13 @@ def test_original_global_template_cannot_be_made_private(hedgerow: HedgerowClien
     body = hedgerow.get(_path(hedgerow) + "?scope=global").json()
     original = body["results"][0]
     response = hedgerow.patch(_path(hedgerow, f"{original['id']}/"), json={"scope": "team"})
-    assert_error(response, 400, type="validation_error", code="invalid_input",
-                 detail="The original templates cannot be made private as they would be lost.")
+    assert_error(
+        response,
+        400,
+        type="validation_error",
+        code="invalid_input",
+        detail="The original templates cannot be made private as they would be lost.",
+    )
 
 
 def test_soft_delete_hides_the_template(hedgerow: HedgerowClient) -> None:
@@ -233,7 +282,9 @@ def test_delete_is_405_with_empty_body(hedgerow: HedgerowClient) -> None:
 
 def test_retrieve_unknown_or_foreign_is_404(hedgerow: HedgerowClient) -> None:
     other = hedgerow.create_project("Other")
-    theirs = hedgerow.post(_path(hedgerow, project=other.id), json={"template_name": "t", "tiles": TILES}).json()
+    theirs = hedgerow.post(
+        _path(hedgerow, project=other.id), json={"template_name": "t", "tiles": TILES}
+    ).json()
     for template_id in ("nope", theirs["id"]):
         response = hedgerow.get(_path(hedgerow, f"{template_id}/"))
         assert_error(response, 404, type="invalid_request", code="not_found", detail="Not found.")
@@ -251,11 +302,20 @@ def test_json_schema_is_cached_and_validates_templates(hedgerow: HedgerowClient)
     for template in shipped:
         jsonschema.validate(template, schema)
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"template_name": "x", "dashboard_description": "", "dashboard_filters": {},
-                             "tiles": []}, schema)
+        jsonschema.validate(
+            {"template_name": "x", "dashboard_description": "", "dashboard_filters": {}, "tiles": []}, schema
+        )
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"template_name": "x", "dashboard_description": "", "dashboard_filters": {},
-                             "tiles": [{}], "variables": [{"id": "V", "type": "event"}]}, schema)
+        jsonschema.validate(
+            {
+                "template_name": "x",
+                "dashboard_description": "",
+                "dashboard_filters": {},
+                "tiles": [{}],
+                "variables": [{"id": "V", "type": "event"}],
+            },
+            schema,
+        )
 
 
 def test_json_route_has_no_txt_renderer(hedgerow: HedgerowClient) -> None:
@@ -273,21 +333,43 @@ def test_non_staff_may_write_team_templates_only(hedgerow: HedgerowClient) -> No
     key = hedgerow.issue_key(["dashboard_template:write"], email="member@example.com")
     own = hedgerow.post(_path(hedgerow), key=key, json={"template_name": "mine", "tiles": TILES})
     assert own.status_code == 201
-    glob = hedgerow.post(_path(hedgerow), key=key, json={"template_name": "g", "tiles": TILES, "scope": "global"})
-    assert_error(glob, 403, type="authentication_error", code="permission_denied",
-                 detail="You don't have edit permissions for this dashboard template.")
+    glob = hedgerow.post(
+        _path(hedgerow), key=key, json={"template_name": "g", "tiles": TILES, "scope": "global"}
+    )
+    assert_error(
+        glob,
+        403,
+        type="authentication_error",
+        code="permission_denied",
+        detail="You don't have edit permissions for this dashboard template.",
+    )
     shipped = hedgerow.get(_path(hedgerow) + "?scope=global", key=key).json()["results"][0]
     edit = hedgerow.patch(_path(hedgerow, f"{shipped['id']}/"), key=key, json={"template_name": "mine now"})
-    assert_error(edit, 403, type="authentication_error", code="permission_denied",
-                 detail="You don't have edit permissions for this dashboard template.")
+    assert_error(
+        edit,
+        403,
+        type="authentication_error",
+        code="permission_denied",
+        detail="You don't have edit permissions for this dashboard template.",
+    )
 
 
 def test_key_without_write_scope_gets_posthog_403(hedgerow: HedgerowClient) -> None:
     key = hedgerow.issue_key(["dashboard_template:read", "dashboard:write"])
     response = hedgerow.post(_path(hedgerow), key=key, json={"template_name": "x", "tiles": TILES})
-    assert_error(response, 403, type="authentication_error", code="permission_denied",
-                 detail="API key missing required scope 'dashboard_template:write'")
+    assert_error(
+        response,
+        403,
+        type="authentication_error",
+        code="permission_denied",
+        detail="API key missing required scope 'dashboard_template:write'",
+    )
     created = _create(hedgerow)
     patched = hedgerow.patch(_path(hedgerow, f"{created['id']}/"), key=key, json={"template_name": "y"})
-    assert_error(patched, 403, type="authentication_error", code="permission_denied",
-                 detail="API key missing required scope 'dashboard_template:write'")
+    assert_error(
+        patched,
+        403,
+        type="authentication_error",
+        code="permission_denied",
+        detail="API key missing required scope 'dashboard_template:write'",
+    )

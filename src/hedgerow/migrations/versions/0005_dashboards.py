@@ -12,7 +12,6 @@ from alembic import op
 
 import hedgerow.db.types
 
-
 revision = "0005_dashboards"
 down_revision = "0002_persons_jobs"
 branch_labels = None
