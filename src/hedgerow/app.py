@@ -36,7 +36,9 @@ def create_app(settings: Settings) -> FastAPI:
         # Embedded mode: cohort calculations run in threads of this process, sharing its store.
         app.state.workers = None
         if settings.embedded_workers > 0:
-            context = JobContext(app.state.sessionmaker, app.state.store, settings)
+            context = JobContext(
+                app.state.sessionmaker, app.state.store, settings, catch_up=app.state.replicator.drain
+            )
             app.state.workers = WorkerPool(context, threads=settings.embedded_workers)
             app.state.workers.start()
         try:

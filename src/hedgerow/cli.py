@@ -142,6 +142,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     import signal
     import threading
 
+    from hedgerow.domain.ingestion.replicator import Replicator
     from hedgerow.store.factory import open_store
     from hedgerow.worker.jobs import JobContext
     from hedgerow.worker.runner import WorkerPool
@@ -156,10 +157,10 @@ def cmd_worker(args: argparse.Namespace) -> None:
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())
-    pool = WorkerPool(
-        JobContext(make_sessionmaker(make_engine(settings.database_url)), store, settings),
-        threads=args.threads,
-    )
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    # The worker copies pending captures itself before calculating, rather than waiting on servers.
+    catch_up = Replicator(factory, store).drain
+    pool = WorkerPool(JobContext(factory, store, settings, catch_up=catch_up), threads=args.threads)
     pool.start()
     print(f"Hedgerow worker running {args.threads} thread(s)", flush=True)
     try:

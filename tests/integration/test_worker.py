@@ -365,3 +365,33 @@ def test_embedded_workers_calculate_inside_the_server(
             time.sleep(0.02)
         body = fetch(server, cohort["id"])
         assert (body["is_calculating"], body["count"]) == (False, 2)
+
+
+def test_a_calculation_counts_events_captured_just_before_it(hedgerow: HedgerowClient) -> None:
+    """Captures answered 200 but not yet copied to the analytics store are caught up first."""
+    replicator = hedgerow.app.state.replicator
+    replicator._stop.set()  # hold the background copy so the capture stays queued
+    replicator._wake.set()
+    replicator._thread.join(timeout=30)
+    batch = [
+        {"event": "signed_up", "distinct_id": f"fresh{i}", "properties": {"$set": {"plan": "pro"}}}
+        for i in range(3)
+    ]
+    captured = hedgerow.post(
+        "/batch/", auth=False, json={"api_key": hedgerow.init.project_api_token, "batch": batch}
+    )
+    assert captured.status_code == 200, captured.text
+    performed = {
+        "key": "signed_up",
+        "type": "behavioral",
+        "value": "performed_event",
+        "event_type": "events",
+        "time_value": 7,
+        "time_interval": "day",
+    }
+    cohort = create(hedgerow, name="fresh", filters=criteria(PRO, performed))
+    ctx = context(hedgerow)
+    ctx = JobContext(ctx.factory, ctx.store, ctx.settings, catch_up=replicator.drain)
+    assert Worker(ctx).run_one() is True
+    body = fetch(hedgerow, cohort["id"])
+    assert (body["is_calculating"], body["count"]) == (False, 3)

@@ -14,13 +14,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.api.deps import Scoped, SessionDep, StoreDep, check_format, project_scope, require_scopes
 from hedgerow.api.envelope import page_window
+from hedgerow.api.routes.capture import catch_up_ingestion
 from hedgerow.api.routes.cohorts import parse_cohort_id, read_body
 from hedgerow.domain.cohorts import members
 from hedgerow.domain.cohorts.schemas import CohortPersonOut
 from hedgerow.domain.cohorts.static import replicate_static_members
 from hedgerow.domain.persons.filtering import parse_property_filters
 
-router = APIRouter(prefix="/api/projects/{project_id}/cohorts/{cohort_id}", tags=["cohorts"])
+# Readers see every capture already answered 200 (see capture.catch_up_ingestion).
+router = APIRouter(
+    prefix="/api/projects/{project_id}/cohorts/{cohort_id}",
+    tags=["cohorts"],
+    dependencies=[Depends(catch_up_ingestion)],
+)
 Cohorts = Annotated[Scoped, Depends(project_scope("cohort"))]
 CohortsRead = Annotated[Scoped, Depends(project_scope("cohort", action="read"))]
 

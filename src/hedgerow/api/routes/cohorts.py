@@ -26,6 +26,7 @@ from hedgerow.api.deps import (
 from hedgerow.api.envelope import limit_offset_page, page_window, validation_error
 from hedgerow.api.openapi import body_of
 from hedgerow.api.pages import activity_page
+from hedgerow.api.routes.capture import catch_up_ingestion
 from hedgerow.domain.activity.service import list_activity
 from hedgerow.domain.cohorts import service
 from hedgerow.domain.cohorts.csv_import import run_import
@@ -36,7 +37,10 @@ from hedgerow.domain.cohorts.static import replicate_static_members
 from hedgerow.errors import NotFound
 from hedgerow.store.base import AnalyticsStore
 
-router = APIRouter(prefix="/api/projects/{project_id}/cohorts", tags=["cohorts"])
+# Readers see every capture already answered 200 (see capture.catch_up_ingestion).
+router = APIRouter(
+    prefix="/api/projects/{project_id}/cohorts", tags=["cohorts"], dependencies=[Depends(catch_up_ingestion)]
+)
 Cohorts = Annotated[Scoped, Depends(project_scope("cohort"))]
 Activity = Annotated[Scoped, Depends(project_scope("activity_log", action="read"))]
 

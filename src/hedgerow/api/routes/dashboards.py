@@ -18,6 +18,7 @@ from hedgerow.api.deps import (
 )
 from hedgerow.api.envelope import limit_offset_page, page_window
 from hedgerow.api.openapi import body_of
+from hedgerow.api.routes.capture import catch_up_ingestion
 from hedgerow.domain.dashboards import service
 from hedgerow.domain.dashboards.schemas import DashboardOut
 from hedgerow.domain.dashboards.schemas_write import DashboardWrite
@@ -26,7 +27,12 @@ from hedgerow.domain.insights.presentation import Viewing
 from hedgerow.domain.insights.results import parse_refresh
 from hedgerow.errors import NotFound
 
-router = APIRouter(prefix="/api/projects/{project_id}/dashboards", tags=["dashboards"])
+# Readers see every capture already answered 200 (see capture.catch_up_ingestion).
+router = APIRouter(
+    prefix="/api/projects/{project_id}/dashboards",
+    tags=["dashboards"],
+    dependencies=[Depends(catch_up_ingestion)],
+)
 Dashboards = Annotated[Scoped, Depends(project_scope("dashboard"))]
 # PostHog declares no scope on these actions (create_from_template_json, move_tile); requiring
 # dashboard:write lets keys that may edit dashboards use them instead of refusing them outright.

@@ -23,6 +23,7 @@ from hedgerow.api.deps import (
 from hedgerow.api.envelope import limit_offset_page, page_window
 from hedgerow.api.openapi import body_of
 from hedgerow.api.pages import activity_page
+from hedgerow.api.routes.capture import catch_up_ingestion
 from hedgerow.domain.activity.service import list_activity
 from hedgerow.domain.insights import listing, service
 from hedgerow.domain.insights.context import parse_override
@@ -34,7 +35,12 @@ from hedgerow.domain.projects.schemas import ProjectRef
 from hedgerow.domain.sharing import service as sharing
 from hedgerow.errors import AuthenticationFailed, NotFound, PermissionDenied
 
-router = APIRouter(prefix="/api/projects/{project_id}/insights", tags=["insights"])
+# Readers see every capture already answered 200 (see capture.catch_up_ingestion).
+router = APIRouter(
+    prefix="/api/projects/{project_id}/insights",
+    tags=["insights"],
+    dependencies=[Depends(catch_up_ingestion)],
+)
 SHARING_TOKEN = "sharing_access_token"
 TRUTHY = ("1", "true", "yes", "on")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,6 +18,8 @@ class JobContext:
     factory: sessionmaker[Session]
     store: AnalyticsStore
     settings: Settings
+    # Makes every capture already answered 200 visible in the analytics store before a job reads it.
+    catch_up: Callable[[], object] | None = None
 
 
 class JobHandler(Protocol):

@@ -19,6 +19,9 @@ def _ids(job: ClaimedJob) -> tuple[int, int]:
 class CalculateCohort:
     def run(self, ctx: JobContext, job: ClaimedJob) -> None:
         cohort_id, version = _ids(job)
+        if ctx.catch_up is not None:
+            # A cohort defined right after its events were captured must count them.
+            ctx.catch_up()
         result = calculate_cohort(ctx.factory, ctx.store, cohort_id=cohort_id, pending_version=version)
         log.info(
             "cohort calculated",
