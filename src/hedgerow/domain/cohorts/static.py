@@ -53,9 +53,19 @@ def persons_by_uuid(session: Session, *, project_id: int, uuids: Sequence[str]) 
 
 
 def lock_cohort(session: Session, cohort_id: int) -> None:
-    """Serialise membership writers of one cohort so `count` never loses an increment (PostgreSQL
-    row lock; SQLite already has a single writer)."""
-    session.execute(select(Cohort.id).where(Cohort.id == cohort_id).with_for_update())
+    """Serialise membership writers of one cohort so `count` never loses an increment.
+
+    A no-op UPDATE rather than SELECT ... FOR UPDATE: on PostgreSQL both take the row lock, and on
+    SQLite only a write takes the database's write lock, waiting its turn (busy timeout). Called
+    first in a transaction it keeps SQLite from refusing a later write because another connection
+    committed after this transaction's first read ("database is locked" without waiting).
+    """
+    session.execute(
+        update(Cohort)
+        .where(Cohort.id == cohort_id)
+        .values(id=Cohort.id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def add_members(session: Session, *, project_id: int, cohort_id: int, persons: dict[str, int]) -> int:
