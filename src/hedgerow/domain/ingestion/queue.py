@@ -88,6 +88,16 @@ def enqueue_batch(
     )
 
 
+def has_queued(factory: sessionmaker[Session]) -> bool:
+    """Whether any batch waits, read without taking a write lock.
+
+    Readers catch up on ingestion before every request; most of the time the queue is empty, and
+    claiming (a DELETE) would take SQLite's write lock for nothing.
+    """
+    with factory() as session:
+        return session.execute(select(QUEUE.c.id).limit(1)).first() is not None
+
+
 def claim_batches(session: Session, limit: int) -> list[QueuedBatch]:
     """Take the oldest `limit` batches out of the queue, in arrival order, in `session`'s transaction.
 

@@ -27,6 +27,7 @@ from hedgerow.domain.ingestion.queue import (
     UnappliableBatches,
     claim_batches,
     enqueue_batch,
+    has_queued,
     set_aside,
 )
 from hedgerow.domain.persons.batch import PersonBatch, ReplicaChanges
@@ -177,6 +178,8 @@ def apply_queued(factory: sessionmaker[Session], *, max_batches: int) -> int:
                 )
             return len(claimed)
 
+    if not has_queued(factory):
+        return 0
     try:
         result: int = _retrying(apply)
     except UnappliableBatches as failed:
