@@ -148,11 +148,26 @@ def _job(url: str) -> tuple[str, str | None, int]:
         engine.dispose()
 
 
+def _open_runs(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            return len(
+                session.scalars(
+                    select(CohortCalculationHistory).where(CohortCalculationHistory.finished_at.is_(None))
+                ).all()
+            )
+    finally:
+        engine.dispose()
+
+
 def test_a_worker_killed_mid_calculation_is_retried_after_its_lease(slow_queued: dict[str, Any]) -> None:
     url = slow_queued["url"]
     victim = _worker(slow_queued["env"])
     try:
-        _wait(lambda: _job(url)[0] == "running", timeout=60)
+        # The job is claimed first and the run's history row opened just after: kill once both are
+        # in, so the victim dies inside the engine query.
+        _wait(lambda: _job(url)[0] == "running" and _open_runs(url) == 1, timeout=60)
     finally:
         victim.kill()  # SIGKILL mid-calculation: no clean-up, the lease is left to expire
         victim.wait(timeout=30)
