@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     scheduler_batch_size: int = Field(
         default=5, ge=1, description="At most this many cohort recalculations are queued per scheduler run."
     )
+    cohort_calculation_timeout_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="A cohort calculation query running longer than this is stopped and recorded as a"
+        " `timeout` error (0: no limit).",
+    )
     cohort_stuck_minutes: float = Field(
         default=60.0,
         gt=0,

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from hedgerow.db.session import transaction
 from hedgerow.db.types import utcnow
+from hedgerow.domain.cohorts.calculation import calculate_cohort
 from hedgerow.domain.cohorts.models import Cohort
 from hedgerow.domain.jobs.models import Job
 from hedgerow.settings import Settings
@@ -114,6 +115,8 @@ def test_a_calculation_records_members_version_and_history(seeded: HedgerowClien
     assert run["count"] == 3 and run["is_completed"] is True and run["is_successful"] is True
     assert run["error"] is None and run["filters"] == body["filters"]["properties"]
     assert "persons_latest" in run["main_query"] and isinstance(run["total_query_ms"], int)
+    # What the engine scanned (5 person versions at least) and the members it wrote.
+    assert run["total_read_rows"] >= 5 and run["total_written_rows"] == 3
     assert run["duration_seconds"] is not None and run["duration_seconds"] >= 0
     members = seeded.app.state.store.cohort_member_ids(seeded.project_id, cohort["id"], 1)
     assert members == sorted([pid(0), pid(2), pid(3)])
@@ -288,6 +291,64 @@ def test_a_failing_job_backs_off_then_is_given_up_and_the_cohort_released(seeded
     body = fetch(seeded, cohort["id"])
     assert (body["is_calculating"], body["errors_calculating"]) == (False, 1)
     assert history(seeded, cohort["id"])[0]["is_successful"] is False
+
+
+SEQUENCE = {
+    "type": "behavioral",
+    "key": "a",
+    "value": "performed_event_sequence",
+    "event_type": "events",
+    "time_value": 1,
+    "time_interval": "day",
+    "seq_event": "b",
+    "seq_event_type": "events",
+    "seq_time_value": 1,
+    "seq_time_interval": "day",
+}
+TIMEOUT_MESSAGE = "Cohort calculation was terminated for taking too long."
+
+
+def test_a_calculation_past_its_time_limit_is_stopped_and_recorded_as_a_timeout(
+    seeded: HedgerowClient,
+) -> None:
+    # A sequence over 12,000 events of one person: about half a second on DuckDB, so a 50 ms
+    # limit always stops it.
+    store, now = seeded.app.state.store, datetime.now(UTC)
+    store.append_events(
+        [
+            EventRow(
+                str(uuid.uuid4()),
+                seeded.project_id,
+                "a" if k % 2 else "b",
+                "d0",
+                pid(0),
+                "{}",
+                now - timedelta(seconds=k),
+                now,
+            )
+            for k in range(12_000)
+        ]
+    )
+    cohort = create(seeded, name="Pro", filters=criteria(PRO))
+    assert Worker(context(seeded)).run_one() is True
+    assert fetch(seeded, cohort["id"])["count"] == 3
+    patched = seeded.patch(f"{seeded.api('cohorts')}{cohort['id']}/", json={"filters": criteria(SEQUENCE)})
+    assert patched.status_code == 200, patched.text
+    assert Worker(context(seeded, cohort_calculation_timeout_seconds=0.05)).run_one() is True
+    body = fetch(seeded, cohort["id"])
+    assert (body["is_calculating"], body["errors_calculating"]) == (False, 1)
+    assert body["last_error_message"] == TIMEOUT_MESSAGE
+    # The previous members stay until a calculation finishes.
+    assert (body["count"], body["version"], body["pending_version"]) == (3, 1, 2)
+    assert store.cohort_member_ids(seeded.project_id, cohort["id"], 1) == sorted([pid(0), pid(2), pid(3)])
+    latest = history(seeded, cohort["id"])[0]
+    assert latest["is_completed"] is True and latest["is_successful"] is False
+    assert "timeout" in latest["error"] and latest["count"] is None
+    assert latest["total_written_rows"] == 0 and latest["total_query_ms"] >= 50  # nothing written
+    # Without the limit the same criteria calculate.
+    calculate_cohort(seeded.app.state.sessionmaker, store, cohort_id=cohort["id"], pending_version=2)
+    body = fetch(seeded, cohort["id"])
+    assert (body["count"], body["version"], body["is_calculating"]) == (1, 2, False)
 
 
 def _age(hedgerow: HedgerowClient, cohort_id: int, **values: Any) -> None:

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from hedgerow.store.base import AnalyticsStore, CompiledQuery, DistinctIdVersion, EventRow, PersonVersion
+import pytest
+
+from hedgerow.store.base import (
+    AnalyticsStore,
+    CompiledQuery,
+    DistinctIdVersion,
+    EventRow,
+    PersonVersion,
+    QueryTimeout,
+)
 
 T0 = datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 P1 = "00000000-0000-4000-8000-000000000001"
@@ -193,18 +203,18 @@ def test_replace_cohort_members_swaps_versions(store: AnalyticsStore) -> None:
     store.append_person_versions(
         [person(P1, 1, plan="pro"), person(P2, 1, plan="pro"), person(P3, 1, plan="free")]
     )
-    assert store.replace_cohort_members(1, 5, 1, members_with(store, "pro")) == 2
+    assert store.replace_cohort_members(1, 5, 1, members_with(store, "pro")).count == 2
     assert store.cohort_member_ids(1, 5, 1) == [P1, P2]
 
-    assert store.replace_cohort_members(1, 5, 2, members_with(store, "free")) == 1
+    assert store.replace_cohort_members(1, 5, 2, members_with(store, "free")).count == 1
     assert store.cohort_member_ids(1, 5, 2) == [P3]
     assert store.count_cohort_members(1, 5, 2) == 1
     # The version the metadata store still calls current stays readable until the next swap.
     assert store.cohort_member_ids(1, 5, 1) == [P1, P2]
 
     # A retried calculation of the same version replaces, never adds.
-    assert store.replace_cohort_members(1, 5, 3, members_with(store, "pro")) == 2
-    assert store.replace_cohort_members(1, 5, 3, members_with(store, "pro")) == 2
+    assert store.replace_cohort_members(1, 5, 3, members_with(store, "pro")).count == 2
+    assert store.replace_cohort_members(1, 5, 3, members_with(store, "pro")).count == 2
     assert store.count_cohort_members(1, 5, 3) == 2
     assert store.count_cohort_members(1, 5, 1) == 0
     assert store.cohort_member_ids(1, 5, 2) == [P3]
@@ -213,10 +223,45 @@ def test_replace_cohort_members_swaps_versions(store: AnalyticsStore) -> None:
     assert store.count_cohort_members(1, 6, 3) == 0
 
 
+def test_replace_cohort_members_reports_what_the_engine_read(store: AnalyticsStore) -> None:
+    store.append_person_versions(
+        [person(f"00000000-0000-4000-8000-{i:012d}", 1, plan="pro") for i in range(40)]
+    )
+    store.append_person_versions(
+        [person(f"00000000-0000-4000-9000-{i:012d}", 1, plan="free") for i in range(10)]
+    )
+    written = store.replace_cohort_members(1, 5, 1, members_with(store, "pro"))
+    assert written.count == 40
+    # Every stored person version was scanned to find the 40 (engines may count a little more).
+    assert written.read_rows is not None and written.read_rows >= 50
+
+
+def _endless(store: AnalyticsStore) -> CompiledQuery:
+    return sql(
+        store,
+        "SELECT p.id FROM persons_latest p CROSS JOIN range(100000000000) r WHERE hash(r.range, p.id) = 0",
+        "SELECT p.id FROM persons_latest p CROSS JOIN numbers(100000000000) n"
+        " WHERE sipHash64(n.number, p.id) = 0",
+    )
+
+
+def test_a_selection_past_its_time_limit_is_stopped_and_writes_nothing(store: AnalyticsStore) -> None:
+    store.append_person_versions([person(P1, 1, plan="pro"), person(P2, 1, plan="free")])
+    assert store.replace_cohort_members(1, 5, 1, members_with(store, "pro")).count == 1
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout) as stopped:
+        store.replace_cohort_members(1, 5, 2, _endless(store), timeout_seconds=0.3)
+    assert time.monotonic() - started < 30 and stopped.value.seconds == 0.3
+    assert store.count_cohort_members(1, 5, 2) == 0
+    assert store.cohort_member_ids(1, 5, 1) == [P1]
+    # The store is usable afterwards, with no limit left behind on the next selection.
+    assert store.replace_cohort_members(1, 5, 2, members_with(store, "free")).count == 1
+
+
 def test_member_pages_are_ordered_the_same_on_every_engine(store: AnalyticsStore) -> None:
     ids = sorted(str(uuid.UUID(int=(i * 0x9E3779B97F4A7C15) % (1 << 128))) for i in range(1, 200))
     store.append_person_versions([person(pid, 1, plan="pro") for pid in ids])
-    assert store.replace_cohort_members(1, 9, 1, members_with(store, "pro")) == len(ids)
+    assert store.replace_cohort_members(1, 9, 1, members_with(store, "pro")).count == len(ids)
     pages = [store.cohort_member_ids(1, 9, 1, limit=50, offset=offset) for offset in range(0, 200, 50)]
     assert [pid for page in pages for pid in page] == ids
 

@@ -45,7 +45,9 @@ to UTC, ClickHouse ``DateTime64(6, 'UTC')``) and come back as timezone-aware dat
 Writes: every ``append_*``/static-membership call is durable when it returns. Static
 membership changes are versioned by the store's clock (microseconds, strictly increasing per
 process), so an add and a later remove apply in call order. ``replace_cohort_members`` takes
-a query selecting exactly one column, the person id, and stores its distinct values.
+a query selecting exactly one column, the person id, and stores its distinct values; it reports
+what the engine read to select them (``MembersWritten``) and stops a selection that runs longer
+than its ``timeout_seconds`` with ``QueryTimeout``.
 
 Tests: ``tests/stores/conftest.py`` has a ``store`` fixture that runs a test once on DuckDB
 and once on chDB (ClickHouse in-process; one chDB store per process at a time).
@@ -99,6 +101,24 @@ class CompiledQuery:
     params: Mapping[str, Any] | Sequence[Any]
 
 
+@dataclass(frozen=True)
+class MembersWritten:
+    """The outcome of ``replace_cohort_members``: members stored, and what the engine read to
+    select them where it reports it (None when it does not)."""
+
+    count: int
+    read_rows: int | None = None
+    memory_mb: int | None = None
+
+
+class QueryTimeout(Exception):
+    """A calculation query ran past its time limit and was stopped by the engine."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"Query stopped after running longer than its {seconds:g} s time limit (timeout)")
+        self.seconds = seconds
+
+
 def named_params(compiled: CompiledQuery) -> dict[str, Any]:
     """The parameters as a dict: every store binds them by name (`$name`, `{name:Type}`)."""
     if not isinstance(compiled.params, Mapping):
@@ -128,11 +148,18 @@ class AnalyticsStore(Protocol):
     ) -> None: ...
 
     def replace_cohort_members(
-        self, project_id: int, cohort_id: int, version: int, members: CompiledQuery
-    ) -> int:
-        """Write the person ids selected by `members` as cohort `version`; returns the count.
+        self,
+        project_id: int,
+        cohort_id: int,
+        version: int,
+        members: CompiledQuery,
+        *,
+        timeout_seconds: float | None = None,
+    ) -> MembersWritten:
+        """Write the person ids selected by `members` as cohort `version`.
 
-        Readers keep seeing the previous version until this one is complete.
+        Readers keep seeing the previous version until this one is complete. A selection still
+        running after `timeout_seconds` is stopped and raises `QueryTimeout`, writing nothing.
         """
 
     def cohort_member_ids(

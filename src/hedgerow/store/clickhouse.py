@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hedgerow.store.base import CompiledQuery, DistinctIdVersion, EventRow, PersonVersion, named_params
+from hedgerow.store.base import (
+    CompiledQuery,
+    DistinctIdVersion,
+    EventRow,
+    MembersWritten,
+    PersonVersion,
+    QueryTimeout,
+    named_params,
+)
 from hedgerow.store.clickhouse_executors import ChdbExecutor, ClickHouseExecutor, ServerExecutor
 from hedgerow.store.clock import VersionClock
 from hedgerow.store.ddl import schema_statements
@@ -115,8 +123,14 @@ class ClickHouseStore:
         self._static_change(project_id, cohort_id, person_ids, deleted=True)
 
     def replace_cohort_members(
-        self, project_id: int, cohort_id: int, version: int, members: CompiledQuery
-    ) -> int:
+        self,
+        project_id: int,
+        cohort_id: int,
+        version: int,
+        members: CompiledQuery,
+        *,
+        timeout_seconds: float | None = None,
+    ) -> MembersWritten:
         params = named_params(members)
         key = {"_hr_project_id": project_id, "_hr_cohort_id": cohort_id, "_hr_version": version}
         if key.keys() & params.keys():
@@ -126,12 +140,20 @@ class ClickHouseStore:
         # A retried calculation rewrites its version from scratch.
         if self._scalar(count_sql, key):
             self._executor.command(f"DELETE FROM cohort_members WHERE {this_version}", key)
-        self._executor.command(
-            "INSERT INTO cohort_members (project_id, cohort_id, version, person_id)"
-            " SELECT DISTINCT {_hr_project_id:Int64}, {_hr_cohort_id:Int64}, {_hr_version:Int64}, m.*"
-            f" FROM ({members.sql}) AS m",
-            {**params, **key},
-        )
+        try:
+            read_rows = self._executor.measured_command(
+                "INSERT INTO cohort_members (project_id, cohort_id, version, person_id)"
+                " SELECT DISTINCT {_hr_project_id:Int64}, {_hr_cohort_id:Int64}, {_hr_version:Int64}, m.*"
+                f" FROM ({members.sql}) AS m",
+                {**params, **key},
+                timeout_seconds=timeout_seconds,
+            )
+        except Exception as exc:
+            if timeout_seconds and "TIMEOUT_EXCEEDED" in str(exc):
+                # What a stopped INSERT ... SELECT wrote of this version goes with it.
+                self._executor.command(f"DELETE FROM cohort_members WHERE {this_version}", key)
+                raise QueryTimeout(timeout_seconds) from exc
+            raise
         count = self._scalar(count_sql, key)
         # Readers learn about the new version only after the caller records it, so the version
         # just before this one stays; anything older goes.
@@ -145,7 +167,7 @@ class ClickHouseStore:
                 f"DELETE FROM cohort_members WHERE {_COHORT_SCOPE} AND version < {{_hr_keep:Int64}}",
                 {**key, "_hr_keep": previous},
             )
-        return count
+        return MembersWritten(count, read_rows)
 
     # --- reads --------------------------------------------------------------------------------
     def _scalar(self, sql: str, params: dict[str, Any]) -> int:

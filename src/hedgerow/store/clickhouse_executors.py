@@ -21,6 +21,12 @@ class ClickHouseExecutor(Protocol):
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
 
+    def measured_command(
+        self, sql: str, params: Mapping[str, Any] | None, *, timeout_seconds: float | None
+    ) -> int | None:
+        """Run a statement with `max_execution_time` (when given); returns the rows it read,
+        where the engine reports them."""
+
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """One INSERT for the whole batch."""
 
@@ -52,6 +58,19 @@ class ChdbExecutor:
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         return decode_json_compact(self._run(sql, params, "JSONCompact").bytes())
+
+    def measured_command(
+        self, sql: str, params: Mapping[str, Any] | None, *, timeout_seconds: float | None
+    ) -> int | None:
+        rendered = {name: render_param(value) for name, value in (params or {}).items()}
+        with self._lock:
+            # The session's settings apply to its next statements: set the limit, then lift it.
+            self._session.query(f"SET max_execution_time = {float(timeout_seconds or 0):.6f}")
+            try:
+                result = self._session.query(sql, "CSV", params=rendered or None)
+            finally:
+                self._session.query("SET max_execution_time = 0")
+        return int(result.storage_rows_read())
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         # The data is encoded by json.dumps, so values never become SQL text.
@@ -107,6 +126,16 @@ class ServerExecutor:
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         result = self._client.query(sql, parameters=dict(params) if params else None)
         return [tuple(normalise(value) for value in row) for row in result.result_rows]
+
+    def measured_command(
+        self, sql: str, params: Mapping[str, Any] | None, *, timeout_seconds: float | None
+    ) -> int | None:
+        settings = {"max_execution_time": timeout_seconds} if timeout_seconds else None
+        result = self._client.command(sql, parameters=dict(params) if params else None, settings=settings)
+        # A statement without a result answers with the query's summary (X-ClickHouse-Summary).
+        summary = getattr(result, "summary", None)
+        read = summary.get("read_rows") if isinstance(summary, dict) else None
+        return int(read) if read is not None else None
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self._client.insert(table, [list(row) for row in rows], column_names=list(columns))

@@ -9,6 +9,9 @@ magnitude slower), and it lets the insert drop already-stored event uuids in the
 
 from __future__ import annotations
 
+import contextlib
+import json
+import threading
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
@@ -19,7 +22,15 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hedgerow.store.base import CompiledQuery, DistinctIdVersion, EventRow, PersonVersion, named_params
+from hedgerow.store.base import (
+    CompiledQuery,
+    DistinctIdVersion,
+    EventRow,
+    MembersWritten,
+    PersonVersion,
+    QueryTimeout,
+    named_params,
+)
 from hedgerow.store.clock import VersionClock
 from hedgerow.store.ddl import schema_statements
 from hedgerow.store.group_commit import GroupCommitWriter
@@ -28,6 +39,7 @@ _TS = pa.timestamp("us", tz="UTC")
 # Result columns handed back as text (ids are `str` in results on every engine).
 _AS_TEXT = {"UUID": "::VARCHAR", "UUID[]": "::VARCHAR[]"}
 _BATCH = "hr_batch"
+_TRACKED = "['query.total_rows_scanned', 'system.peak_buffer_memory']"
 
 _EVENTS_SCHEMA = pa.schema(
     [
@@ -213,19 +225,17 @@ class DuckDBStore:
         self._static_change(project_id, cohort_id, person_ids, deleted=True)
 
     def replace_cohort_members(
-        self, project_id: int, cohort_id: int, version: int, members: CompiledQuery
-    ) -> int:
+        self,
+        project_id: int,
+        cohort_id: int,
+        version: int,
+        members: CompiledQuery,
+        *,
+        timeout_seconds: float | None = None,
+    ) -> MembersWritten:
         # The selection runs on a reader cursor: the one writer is held only for the swap, so a
         # long calculation never stalls appends.
-        cursor = self._conn.cursor()
-        try:
-            selected = cursor.sql(
-                f"SELECT DISTINCT m.person_id::VARCHAR AS person_id FROM ({members.sql}) AS m(person_id)"
-                " WHERE m.person_id IS NOT NULL",
-                params=named_params(members),
-            ).to_arrow_table()
-        finally:
-            cursor.close()
+        selected, read_rows, memory_mb = _select_members(self._conn, members, timeout_seconds)
         key = {"project_id": project_id, "cohort_id": cohort_id, "version": version}
         scope = "project_id = $project_id AND cohort_id = $cohort_id"
 
@@ -250,7 +260,8 @@ class DuckDBStore:
             )
             return int(selected.num_rows)
 
-        return self._writer.submit(swap)
+        count: int = self._writer.submit(swap)
+        return MembersWritten(count, read_rows, memory_mb)
 
     # --- reads --------------------------------------------------------------------------------
     def query(self, compiled: CompiledQuery) -> list[tuple[Any, ...]]:
@@ -299,6 +310,62 @@ class DuckDBStore:
             )
         )
         return int(rows[0][0])
+
+
+def _select_members(
+    conn: duckdb.DuckDBPyConnection, members: CompiledQuery, timeout_seconds: float | None
+) -> tuple[pa.Table, int | None, int | None]:
+    """Run the members query on its own cursor, profiled (for the rows it read) and stopped by
+    an interrupt if it outlives `timeout_seconds` (DuckDB has no statement timeout of its own)."""
+    cursor = conn.cursor()
+    timer = None
+    timed_out = threading.Event()
+    try:
+        cursor.execute("SET enable_profiling = 'no_output'")
+        with contextlib.suppress(duckdb.Error):  # DuckDB 2.0+; older releases profile everything
+            cursor.execute(f"SET tracked_metrics = {_TRACKED}")
+        if timeout_seconds:
+
+            def stop() -> None:
+                timed_out.set()
+                cursor.interrupt()
+
+            timer = threading.Timer(timeout_seconds, stop)
+            timer.daemon = True
+            timer.start()
+        try:
+            selected = cursor.sql(
+                f"SELECT DISTINCT m.person_id::VARCHAR AS person_id FROM ({members.sql}) AS m(person_id)"
+                " WHERE m.person_id IS NOT NULL",
+                params=named_params(members),
+            ).to_arrow_table()
+        except duckdb.InterruptException as exc:
+            if timed_out.is_set() and timeout_seconds:
+                raise QueryTimeout(timeout_seconds) from exc
+            raise
+        read_rows, memory_mb = _profiled(cursor)
+        return selected, read_rows, memory_mb
+    finally:
+        if timer is not None:
+            timer.cancel()
+        cursor.close()
+
+
+def _profiled(cursor: duckdb.DuckDBPyConnection) -> tuple[int | None, int | None]:
+    """Rows scanned and peak buffer memory (MB) of the cursor's last query, when DuckDB reports
+    them (its profile's layout has changed between releases: anything unexpected reads as None)."""
+    try:
+        profile = json.loads(cursor.get_profiling_information(format="json"))
+    except Exception:
+        return None, None
+    query = profile.get("query") if isinstance(profile, dict) else None
+    system = profile.get("system") if isinstance(profile, dict) else None
+    rows = query.get("total_rows_scanned") if isinstance(query, dict) else None
+    memory = system.get("peak_buffer_memory") if isinstance(system, dict) else None
+    return (
+        int(rows) if isinstance(rows, int) else None,
+        round(memory / 1_048_576) if isinstance(memory, int) else None,
+    )
 
 
 def _insert_tables(insert_sql: str, conn: duckdb.DuckDBPyConnection, tables: list[pa.Table]) -> None:

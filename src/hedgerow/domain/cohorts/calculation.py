@@ -27,7 +27,7 @@ from hedgerow.domain.projects.models import Project
 from hedgerow.query.dialects.base import compile_plan, dialect_named
 from hedgerow.query.lower import NO_PROPERTIES, CohortRef, LoweringContext, criteria_tree, lower
 from hedgerow.query.plan import LoweringError
-from hedgerow.store.base import AnalyticsStore, CompiledQuery
+from hedgerow.store.base import AnalyticsStore, CompiledQuery, QueryTimeout
 
 Status = Literal["done", "failed", "skipped", "superseded"]
 INTERRUPTED = "Calculation was interrupted before it finished"
@@ -54,6 +54,8 @@ class CalculationResult:
 def classify_error(exc: BaseException) -> str:
     if isinstance(exc, LoweringError):
         return exc.code
+    if isinstance(exc, QueryTimeout):
+        return "timeout"
     text = f"{type(exc).__name__}: {exc}".lower()
     for code, signs in ERROR_SIGNS:
         if any(sign in text for sign in signs):
@@ -201,9 +203,11 @@ def calculate_cohort(
     cohort_id: int,
     pending_version: int,
     now: datetime | None = None,
+    timeout_seconds: float | None = None,
 ) -> CalculationResult:
     """Run one calculation of `cohort_id` at `pending_version` and record it; never raises for
-    a calculation that failed (the error is recorded), only for the metadata store failing."""
+    a calculation that failed (the error is recorded, a query past `timeout_seconds` as
+    `timeout`), only for the metadata store failing."""
     started = run = _start(factory, cohort_id, pending_version, now or utcnow())
     if isinstance(started, CalculationResult):
         return started
@@ -214,10 +218,23 @@ def calculate_cohort(
         compiled = compile_plan(plan, dialect_named(store.dialect))
         queries.append({"query": compiled.sql})
         began = time.perf_counter()
-        count = store.replace_cohort_members(
-            run.project_id, cohort_id, pending_version, CompiledQuery(compiled.sql, compiled.params)
-        )
-        queries[0]["query_ms"] = round((time.perf_counter() - began) * 1000)
+        try:
+            written = store.replace_cohort_members(
+                run.project_id,
+                cohort_id,
+                pending_version,
+                CompiledQuery(compiled.sql, compiled.params),
+                timeout_seconds=timeout_seconds,
+            )
+        finally:
+            queries[0]["query_ms"] = round((time.perf_counter() - began) * 1000)
+        count = written.count
+        # Keys the engine cannot report are left out, as the spec has it.
+        if written.read_rows is not None:
+            queries[0]["read_rows"] = written.read_rows
+        if written.memory_mb is not None:
+            queries[0]["memory_mb"] = written.memory_mb
+        queries[0]["written_rows"] = count
     except LoweringError as exc:
         if exc.code == "no_properties":
             _finish(

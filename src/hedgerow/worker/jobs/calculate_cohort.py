@@ -22,7 +22,13 @@ class CalculateCohort:
         if ctx.catch_up is not None:
             # A cohort defined right after its events were captured must count them.
             ctx.catch_up()
-        result = calculate_cohort(ctx.factory, ctx.store, cohort_id=cohort_id, pending_version=version)
+        result = calculate_cohort(
+            ctx.factory,
+            ctx.store,
+            cohort_id=cohort_id,
+            pending_version=version,
+            timeout_seconds=ctx.settings.cohort_calculation_timeout_seconds or None,
+        )
         log.info(
             "cohort calculated",
             extra={
