@@ -611,3 +611,23 @@ def test_list_filters_by_type_creator_and_behavioral(hedgerow: HedgerowClient) -
     page = hedgerow.get(url + "?hide_behavioral_cohorts=true&limit=1&offset=1").json()
     assert page["count"] == 3 and [c["id"] for c in page["results"]] == [person["id"]]
     assert indirect["id"] and static["id"]
+
+
+def test_the_legacy_flat_route_serves_the_current_project(hedgerow: HedgerowClient) -> None:
+    """`/api/cohort/...` is PostHog's older route: the same endpoints on the caller's current project."""
+    created = hedgerow.post("/api/cohort/", json={"name": "Legacy", "filters": {"properties": {}}})
+    assert created.status_code == 201, created.text
+    cohort_id = created.json()["id"]
+    assert hedgerow.get(f"{hedgerow.api('cohorts')}{cohort_id}/").json()["name"] == "Legacy"
+    assert hedgerow.get(f"/api/cohort/{cohort_id}").json()["id"] == cohort_id
+    listed = hedgerow.get("/api/cohort/?limit=1").json()
+    assert [c["id"] for c in listed["results"]] == [cohort_id]
+    assert listed["next"] is None
+    patched = hedgerow.patch(f"/api/cohort/{cohort_id}/", json={"name": "Renamed"})
+    assert patched.status_code == 200 and patched.json()["name"] == "Renamed"
+    persons = hedgerow.get(f"/api/cohort/{cohort_id}/persons")
+    assert persons.status_code == 200 and persons.json()["results"] == []
+    assert hedgerow.delete(f"/api/cohort/{cohort_id}/").status_code == 405
+    assert_error(hedgerow.get("/api/cohort/999999/"), 404, type="invalid_request", code="not_found")
+    # Other paths that merely start alike are not cohorts.
+    assert hedgerow.get("/api/cohorts/").status_code == 404
