@@ -318,21 +318,21 @@ def _select_members(
     """Run the members query on its own cursor, profiled (for the rows it read) and stopped by
     an interrupt if it outlives `timeout_seconds` (DuckDB has no statement timeout of its own)."""
     cursor = conn.cursor()
-    timer = None
+    finished = threading.Event()
     timed_out = threading.Event()
+    watchdog = None
     try:
         cursor.execute("SET enable_profiling = 'no_output'")
         with contextlib.suppress(duckdb.Error):  # DuckDB 2.0+; older releases profile everything
             cursor.execute(f"SET tracked_metrics = {_TRACKED}")
         if timeout_seconds:
-
-            def stop() -> None:
-                timed_out.set()
-                cursor.interrupt()
-
-            timer = threading.Timer(timeout_seconds, stop)
-            timer.daemon = True
-            timer.start()
+            watchdog = threading.Thread(
+                target=_interrupt_after,
+                args=(cursor, timeout_seconds, finished, timed_out),
+                name="duckdb-query-timeout",
+                daemon=True,
+            )
+            watchdog.start()
         try:
             selected = cursor.sql(
                 f"SELECT DISTINCT m.person_id::VARCHAR AS person_id FROM ({members.sql}) AS m(person_id)"
@@ -340,15 +340,31 @@ def _select_members(
                 params=named_params(members),
             ).to_arrow_table()
         except duckdb.InterruptException as exc:
-            if timed_out.is_set() and timeout_seconds:
+            if timeout_seconds and timed_out.is_set():
                 raise QueryTimeout(timeout_seconds) from exc
             raise
+        finally:
+            finished.set()
         read_rows, memory_mb = _profiled(cursor)
         return selected, read_rows, memory_mb
     finally:
-        if timer is not None:
-            timer.cancel()
+        finished.set()
+        if watchdog is not None:
+            watchdog.join()
         cursor.close()
+
+
+def _interrupt_after(
+    cursor: duckdb.DuckDBPyConnection, seconds: float, finished: threading.Event, timed_out: threading.Event
+) -> None:
+    # An interrupt that lands before the query starts executing is lost, so keep interrupting
+    # until the query has ended.
+    if finished.wait(seconds):
+        return
+    timed_out.set()
+    while not finished.is_set():
+        cursor.interrupt()
+        finished.wait(0.05)
 
 
 def _profiled(cursor: duckdb.DuckDBPyConnection) -> tuple[int | None, int | None]:
