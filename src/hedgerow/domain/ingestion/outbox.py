@@ -88,16 +88,59 @@ def write_outbox(
     events: Sequence[EventRow] = (),
     persons: Sequence[PersonVersion] = (),
     distinct_ids: Sequence[DistinctIdVersion] = (),
-) -> None:
+) -> int | None:
+    """Add an entry in `session`'s transaction; returns its id (None when there is nothing)."""
     if not (events or persons or distinct_ids):
-        return
-    session.connection().execute(
-        insert(IngestionOutbox).values(
-            project_id=project_id,
-            event_count=len(events),
-            payload=encode_entry(events, persons, distinct_ids),
+        return None
+    entry_id = (
+        session.connection()
+        .execute(
+            insert(IngestionOutbox)
+            .values(
+                project_id=project_id,
+                event_count=len(events),
+                payload=encode_entry(events, persons, distinct_ids),
+            )
+            .returning(IngestionOutbox.id)
         )
+        .scalar_one()
     )
+    return int(entry_id)
+
+
+@dataclass
+class WrittenEntry:
+    """An outbox entry its writer still holds in memory: copied from there, not decoded again."""
+
+    id: int
+    entry: OutboxEntry
+
+
+def _append(store: AnalyticsStore, entries: Sequence[OutboxEntry]) -> None:
+    persons = [p for e in entries for p in e.persons]
+    distinct_ids = [d for e in entries for d in e.distinct_ids]
+    events = [r for e in entries for r in e.events]
+    if persons:
+        store.append_person_versions(persons)
+    if distinct_ids:
+        store.append_distinct_id_versions(distinct_ids)
+    if events:
+        store.append_events(events)
+
+
+def copy_written(
+    factory: sessionmaker[Session], store: AnalyticsStore, written: Sequence[WrittenEntry]
+) -> None:
+    """Copy entries just committed into the store, then delete them from the outbox.
+
+    If this fails half way the entries stay in the outbox and `drain_once` copies them again
+    (harmlessly: see the module's note on replays).
+    """
+    if not written:
+        return
+    _append(store, [w.entry for w in written])
+    with transaction(factory) as session:
+        session.execute(delete(IngestionOutbox).where(IngestionOutbox.id.in_([w.id for w in written])))
 
 
 def drain_once(factory: sessionmaker[Session], store: AnalyticsStore, *, max_entries: int = 200) -> int:
@@ -115,20 +158,7 @@ def drain_once(factory: sessionmaker[Session], store: AnalyticsStore, *, max_ent
         ).all()
         if not rows:
             return 0
-        events: list[EventRow] = []
-        persons: list[PersonVersion] = []
-        distinct_ids: list[DistinctIdVersion] = []
-        for _, project_id, payload in rows:
-            entry = decode_entry(project_id, payload)
-            events.extend(entry.events)
-            persons.extend(entry.persons)
-            distinct_ids.extend(entry.distinct_ids)
-        if persons:
-            store.append_person_versions(persons)
-        if distinct_ids:
-            store.append_distinct_id_versions(distinct_ids)
-        if events:
-            store.append_events(events)
+        _append(store, [decode_entry(project_id, payload) for _, project_id, payload in rows])
         session.execute(delete(IngestionOutbox).where(IngestionOutbox.id.in_([r[0] for r in rows])))
         return len(rows)
 

@@ -98,18 +98,23 @@ def has_queued(factory: sessionmaker[Session]) -> bool:
         return session.execute(select(QUEUE.c.id).limit(1)).first() is not None
 
 
-def claim_batches(session: Session, limit: int) -> list[QueuedBatch]:
-    """Take the oldest `limit` batches out of the queue, in arrival order, in `session`'s transaction.
+class ClaimConflict(Exception):
+    """Another applier took some of the batches this one read: start over."""
 
-    Deleting is the claim, and it is the transaction's first statement: on SQLite it takes the
-    write lock before anything is read, and on PostgreSQL a second replicator blocks on these rows
-    and then finds them gone, rather than skipping ahead. Skipping ahead (SKIP LOCKED) would let
-    two processes apply one project's person changes out of arrival order. Nothing is lost if the
-    transaction rolls back: the rows come back.
+
+def peek_batches(session: Session, limit: int) -> list[QueuedBatch]:
+    """The oldest `limit` batches, in arrival order, read in `session`'s transaction.
+
+    On PostgreSQL the rows are locked, so a second applier waits for this one to commit and
+    then reads the batches after these: applying never skips ahead of an earlier batch, which
+    would apply a project's person changes out of arrival order. On SQLite reading takes no
+    lock; `take_batches` finds out whether another process took them meanwhile.
     """
-    oldest = select(QUEUE.c.id).order_by(QUEUE.c.id).limit(limit).scalar_subquery()
     rows = session.connection().execute(
-        delete(QUEUE).where(QUEUE.c.id.in_(oldest)).returning(QUEUE.c.id, QUEUE.c.project_id, QUEUE.c.payload)
+        select(QUEUE.c.id, QUEUE.c.project_id, QUEUE.c.payload)
+        .order_by(QUEUE.c.id)
+        .limit(limit)
+        .with_for_update()
     )
     batches: list[QueuedBatch] = []
     for queue_id, project_id, payload in rows:
@@ -117,8 +122,22 @@ def claim_batches(session: Session, limit: int) -> list[QueuedBatch]:
             batches.append(decode_batch(queue_id, project_id, payload))
         except (ValueError, KeyError, TypeError) as exc:  # a payload this version cannot read
             raise UnappliableBatches([queue_id], exc) from exc
-    batches.sort(key=lambda b: b.id)
     return batches
+
+
+def take_batches(session: Session, queue_ids: list[int]) -> None:
+    """Delete the batches being applied, in the transaction that applies them; nothing is lost
+    if it rolls back. Raises ClaimConflict unless every one of them was still queued."""
+    taken = 0
+    for start in range(0, len(queue_ids), 500):
+        chunk = queue_ids[start : start + 500]
+        taken += len(
+            session.connection()
+            .execute(delete(QUEUE).where(QUEUE.c.id.in_(chunk)).returning(QUEUE.c.id))
+            .all()
+        )
+    if taken != len(queue_ids):
+        raise ClaimConflict(f"{len(queue_ids) - taken} of {len(queue_ids)} batches were applied elsewhere")
 
 
 def set_aside(session: Session, queue_id: int, error: str) -> bool:

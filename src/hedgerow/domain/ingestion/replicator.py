@@ -14,7 +14,7 @@ import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hedgerow.domain.ingestion.outbox import drain_once
+from hedgerow.domain.ingestion.outbox import WrittenEntry, copy_written, drain_once
 from hedgerow.domain.ingestion.service import apply_queued
 from hedgerow.store.base import AnalyticsStore
 
@@ -73,8 +73,11 @@ class Replicator:
             while True:
                 # Each applied group goes to the store before the next: capture requests commit
                 # while the store writes, and readers never wait for the whole queue twice.
-                applied = apply_queued(self.factory, max_batches=self.max_batches)
+                written: list[WrittenEntry] = []
+                applied = apply_queued(self.factory, max_batches=self.max_batches, written=written)
                 moved += applied
+                copy_written(self.factory, self.store, written)
+                moved += len(written)
                 while True:
                     step = drain_once(self.factory, self.store, max_entries=self.max_entries)
                     moved += step

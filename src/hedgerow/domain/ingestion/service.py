@@ -4,6 +4,11 @@ A capture request only resolves the token and appends the normalised batch to th
 queue in one short transaction: when that commits the batch is durable, which is what a 200
 promises. Person changes happen later, in arrival order, in large groups (`apply_queued`), and
 the resulting event and person rows go through the outbox into the analytics store.
+
+Applying a group reads and computes first, without holding the metadata store's write lock, and
+writes last, in one short transaction: capture requests keep committing while persons are
+worked out. The write re-checks what the computation assumed (the batches are still queued, the
+persons still at the versions read) and starts over if another writer got there first.
 """
 
 from __future__ import annotations
@@ -21,16 +26,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from hedgerow.db.session import transaction
 from hedgerow.domain.ingestion.errors import IngestKeyUnknown
 from hedgerow.domain.ingestion.events import CaptureBatch, CapturedEvent
-from hedgerow.domain.ingestion.outbox import write_outbox
+from hedgerow.domain.ingestion.outbox import OutboxEntry, WrittenEntry, write_outbox
 from hedgerow.domain.ingestion.queue import (
+    ClaimConflict,
     QueuedBatch,
     UnappliableBatches,
-    claim_batches,
     enqueue_batch,
     has_queued,
+    peek_batches,
     set_aside,
+    take_batches,
 )
-from hedgerow.domain.persons.batch import PersonBatch, ReplicaChanges
+from hedgerow.domain.persons.batch import PersonBatch, StalePersons
 from hedgerow.domain.persons.ingest import PersonProcessor
 from hedgerow.domain.persons.json_text import dumps_text
 from hedgerow.domain.projects.service import get_project_by_token
@@ -39,9 +46,12 @@ from hedgerow.store.base import EventRow
 log = logging.getLogger("hedgerow.ingestion")
 
 # Metadata writes on the ingestion path take turns within a process: SQLite has one writer anyway,
-# and a Python lock hands over at once where SQLite's busy handler would sleep; on PostgreSQL it
-# keeps this process's person writes from deadlocking each other.
+# and a Python lock hands over at once where SQLite's busy handler would sleep. Held only while
+# writing: a capture's insert, or the write phase of applying a group.
 INGESTION_WRITES = threading.Lock()
+# One group applied at a time per process (and on PostgreSQL no two of this process's person
+# writers deadlocking each other); other processes are kept out by the claim re-check.
+PERSON_WRITES = threading.Lock()
 _ATTEMPTS = 5
 # token -> (project id, monotonic expiry): one lookup per token every few seconds, not per request.
 _TOKEN_TTL_SECONDS = 5.0
@@ -66,11 +76,11 @@ dumps_json = dumps_text
 
 def resolve_events(
     session: Session, project_id: int, batches: Sequence[tuple[Sequence[CapturedEvent], datetime]]
-) -> tuple[list[EventRow], ReplicaChanges]:
-    """Apply the batches' person changes in order, in `session`'s transaction.
+) -> tuple[list[EventRow], PersonBatch]:
+    """Work out the batches' person changes in order, in memory (reading through `session`).
 
     Returns the event rows (with their person ids; a uuid repeated across the batches is kept
-    once) and the person/distinct-id version rows the analytics replica needs.
+    once) and the changed persons, which `PersonBatch.flush` writes.
     """
     batch = PersonBatch(session, project_id)
     processor = PersonProcessor(batch)
@@ -97,7 +107,7 @@ def resolve_events(
             )
     for warning in processor.warnings:
         log.warning("ingestion warning for project %s: %s", project_id, warning)
-    return rows, batch.flush()
+    return rows, batch
 
 
 def ingest_events(
@@ -105,7 +115,11 @@ def ingest_events(
 ) -> int:
     """Apply person changes now and put the events plus replica rows in the outbox, in `session`'s
     transaction (the persons API's property edits). Returns the number of events queued."""
-    rows, changes = resolve_events(session, project_id, [(events, now)])
+    # Not while this process applies a group: that would find these persons changed under it.
+    with PERSON_WRITES:
+        rows, persons = resolve_events(session, project_id, [(events, now)])
+        changes = persons.flush()
+    persons.forget_written()  # the caller commits (or not) later
     write_outbox(
         session,
         project_id=project_id,
@@ -120,7 +134,7 @@ def _retrying(action: Any) -> Any:
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             return action()
-        except (IntegrityError, OperationalError):
+        except (IntegrityError, OperationalError, StalePersons, ClaimConflict):
             if attempt == _ATTEMPTS:
                 raise
             time.sleep(0.02 * attempt)
@@ -140,14 +154,20 @@ def accept_capture(factory: sessionmaker[Session], batch: CaptureBatch, *, now: 
     return result
 
 
-def apply_queued(factory: sessionmaker[Session], *, max_batches: int) -> int:
+def apply_queued(
+    factory: sessionmaker[Session], *, max_batches: int, written: list[WrittenEntry] | None = None
+) -> int:
     """Apply up to `max_batches` queued batches to persons and move them to the outbox, in one
     transaction; returns the number of batches taken off the queue.
 
-    The analytics store is written afterwards, from the outbox (`outbox.drain_once`), so the
-    metadata write lock is never held while the store works, and capture requests keep
-    committing meanwhile. A crash before this commits leaves the batches queued, with no person
-    change made; after it, the outbox holds exactly what the store still needs.
+    The oldest batches are read and their person changes computed first; then, holding the
+    write lock only briefly, the batches are deleted from the queue (all of them, or another
+    applier took them and this attempt starts over), the persons written (each at the version
+    read, or the same) and the outbox entries added, and all of it committed together. The
+    analytics store is written afterwards, from the outbox (`outbox.drain_once`). A crash before
+    the commit leaves the batches queued with no person change made; after it, the outbox holds
+    exactly what the store still needs. With `written`, the committed outbox entries are also
+    handed back in memory, for the caller to copy without reading them back.
 
     A batch whose own data makes applying it fail would otherwise stop every batch behind it
     (and every reader that waits for the queue): the group is retried one batch at a time, and
@@ -155,27 +175,49 @@ def apply_queued(factory: sessionmaker[Session], *, max_batches: int) -> int:
     """
 
     def apply() -> int:
-        with INGESTION_WRITES, transaction(factory) as session:
-            claimed = claim_batches(session, max_batches)
+        with PERSON_WRITES, factory() as session:
+            claimed = peek_batches(session, max_batches)
+            if not claimed:
+                return 0
             by_project: dict[int, list[QueuedBatch]] = {}
             for queued in claimed:
                 by_project.setdefault(queued.project_id, []).append(queued)
-            for project_id, batches in by_project.items():
-                try:
-                    rows, changes = resolve_events(
+            resolved: list[tuple[int, list[EventRow], PersonBatch]] = []
+            try:
+                for project_id, batches in by_project.items():
+                    rows, persons = resolve_events(
                         session, project_id, [(b.events, b.received_at) for b in batches]
                     )
-                except SQLAlchemyError:
-                    raise
-                except Exception as exc:
-                    raise UnappliableBatches([b.id for b in claimed], exc) from exc
-                write_outbox(
-                    session,
-                    project_id=project_id,
-                    events=rows,
-                    persons=changes.persons,
-                    distinct_ids=changes.distinct_ids,
-                )
+                    resolved.append((project_id, rows, persons))
+            except SQLAlchemyError:
+                raise
+            except Exception as exc:
+                raise UnappliableBatches([b.id for b in claimed], exc) from exc
+            entries: list[WrittenEntry] = []
+            with INGESTION_WRITES:
+                take_batches(session, [b.id for b in claimed])
+                for project_id, rows, persons in resolved:
+                    try:
+                        changes = persons.flush()
+                    except (SQLAlchemyError, StalePersons):
+                        raise
+                    except Exception as exc:
+                        raise UnappliableBatches([b.id for b in claimed], exc) from exc
+                    entry_id = write_outbox(
+                        session,
+                        project_id=project_id,
+                        events=rows,
+                        persons=changes.persons,
+                        distinct_ids=changes.distinct_ids,
+                    )
+                    if entry_id is not None:
+                        entry = OutboxEntry(project_id, rows, changes.persons, changes.distinct_ids)
+                        entries.append(WrittenEntry(entry_id, entry))
+                session.commit()
+            for _, _, persons in resolved:
+                persons.cache_committed()
+            if written is not None:
+                written.extend(entries)
             return len(claimed)
 
     if not has_queued(factory):

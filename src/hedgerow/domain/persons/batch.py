@@ -53,6 +53,11 @@ class LiveDistinctId:
     dirty: bool = False
 
 
+class StalePersons(Exception):
+    """Persons changed by another writer since this batch read them: nothing of the batch may be
+    committed; applying it again reads them afresh."""
+
+
 @dataclass
 class ReplicaChanges:
     persons: list[PersonVersion]
@@ -68,6 +73,9 @@ class PersonBatch:
         self._looked_up: set[str] = set()
         self._new_persons: list[LivePerson] = []
         self._new_ids: list[LiveDistinctId] = []
+        self._stored_versions: dict[int, int] = {}  # pk -> version as read
+        self._written: list[LivePerson] = []
+        self._removed: list[LivePerson] = []
 
     # --- loading --------------------------------------------------------------------------------
     def _columns(self) -> Any:
@@ -82,6 +90,7 @@ class PersonBatch:
         for did_pk, distinct_id, did_version, pk, uuid, version in rows:
             person = self._by_pk.get(pk)
             if person is None:
+                self._stored_versions[pk] = version
                 cached = PERSON_PROPERTIES.get(pk, uuid, version)
                 if cached is None:
                     person = LivePerson(pk, uuid, {}, False, _UNLOADED, version)
@@ -293,9 +302,9 @@ class PersonBatch:
         for person in changed:
             person.version += 1
         if changed:
-            self.session.connection().execute(
+            result = self.session.connection().execute(
                 update(PERSONS)
-                .where(PERSONS.c.id == bindparam("b_id"))
+                .where(PERSONS.c.id == bindparam("b_id"), PERSONS.c.version == bindparam("b_read"))
                 .values(
                     properties=bindparam("b_properties", type_=PERSONS.c.properties.type),
                     is_identified=bindparam("b_identified"),
@@ -305,6 +314,7 @@ class PersonBatch:
                 [
                     {
                         "b_id": p.pk,
+                        "b_read": self._stored_versions.get(p.pk or 0, -1),
                         "b_properties": p.properties,
                         "b_identified": p.is_identified,
                         "b_created": p.created_at,
@@ -313,6 +323,12 @@ class PersonBatch:
                     for p in changed
                 ],
             )
+            # Each row is updated only at the version this batch read: fewer rows means another
+            # writer got there first, and what was computed here is stale.
+            if self.session.get_bind().dialect.supports_sane_multi_rowcount and result.rowcount != len(
+                changed
+            ):
+                raise StalePersons(f"{len(changed) - result.rowcount} person(s) changed meanwhile")
         changed_ids = [d for d in self._ids.values() if d.dirty and d.person.pk is not None]
         self._write_distinct_ids(changed_ids)
         removed = [p for p in self._by_pk.values() if p.deleted]
@@ -321,21 +337,27 @@ class PersonBatch:
         if removed:
             self.session.connection().execute(delete(Person).where(Person.id.in_([p.pk for p in removed])))
             self.bury([(p.uuid, p.version) for p in removed])
-        self._refresh_cache(created, changed, removed)
+        self._written = [*created, *changed]
+        self._removed = removed
         versions = [self._version_row(p) for p in [*created, *changed, *removed]]
         id_versions = [
             DistinctIdVersion(self.project_id, d.distinct_id, d.person.uuid, d.version) for d in changed_ids
         ]
         return ReplicaChanges(versions, id_versions)
 
-    def _refresh_cache(
-        self, created: list[LivePerson], changed: list[LivePerson], removed: list[LivePerson]
-    ) -> None:
-        for person in [*created, *changed]:
+    def cache_committed(self) -> None:
+        """After the transaction that `flush` wrote in has committed: remember what it wrote."""
+        for person in self._written:
             self._remember(person)
         # Persons changed only in memory (noisy keys, not written) keep their entry: the cache
         # holds its own copy, which still matches the unchanged row and version.
-        for person in removed:
+        for person in self._removed:
+            PERSON_PROPERTIES.evict(person.pk or 0, person.uuid)
+
+    def forget_written(self) -> None:
+        """For a caller that commits later (or may roll back): drop what `flush` wrote from the
+        cache, so only committed rows are ever remembered."""
+        for person in [*self._written, *self._removed]:
             PERSON_PROPERTIES.evict(person.pk or 0, person.uuid)
 
     def _version_row(self, person: LivePerson) -> PersonVersion:
