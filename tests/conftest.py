@@ -86,6 +86,9 @@ def hedgerow(database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("HEDGEROW_ANALYTICS_URL", raising=False)
     # Jobs stay queued unless a test runs them (tests/integration/test_worker*.py start workers).
     monkeypatch.setenv("HEDGEROW_EMBEDDED_WORKERS", "0")
+    # In-process tests apply captures in the server's thread: a process per test costs seconds.
+    # Real `hedgerow serve` processes (tests/e2e, tests/cli) run the applier process.
+    monkeypatch.setenv("HEDGEROW_INGESTION_APPLIER", "thread")
     with HedgerowClient.start() as client:
         yield client
 

@@ -13,6 +13,7 @@ from hedgerow.api.middleware import OptionalTrailingSlash
 from hedgerow.api.routes import ROUTERS
 from hedgerow.db.session import make_engine, make_sessionmaker
 from hedgerow.domain.cohorts.recovery import start_recovery
+from hedgerow.domain.ingestion.applier import ApplierProcess
 from hedgerow.domain.ingestion.replicator import Replicator
 from hedgerow.settings import Settings
 from hedgerow.store.factory import open_store
@@ -28,8 +29,17 @@ def create_app(settings: Settings) -> FastAPI:
         settings.ensure_data_dir()
         # Only the server opens the analytics store: DuckDB allows one writing process per file.
         app.state.store = open_store(settings.analytics_url)
+        # Person changes are worked out in a process of their own (another core), by default.
+        app.state.applier = None
+        if settings.ingestion_applier == "process":
+            app.state.applier = ApplierProcess(settings.database_url)
+            app.state.applier.start()
         # Replays what an earlier process accepted but had not yet copied, then keeps copying.
-        app.state.replicator = Replicator(app.state.sessionmaker, app.state.store)
+        app.state.replicator = Replicator(
+            app.state.sessionmaker,
+            app.state.store,
+            external_applier=app.state.applier.alive if app.state.applier is not None else None,
+        )
         app.state.replicator.start()
         # Static cohort members and CSV imports a crash left half-done are finished in the background.
         start_recovery(app.state.sessionmaker, app.state.store, settings.data_dir)
@@ -46,6 +56,8 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             if app.state.workers is not None:
                 app.state.workers.stop()
+            if app.state.applier is not None:
+                app.state.applier.stop()
             app.state.replicator.stop()
             app.state.store.close()
             engine.dispose()

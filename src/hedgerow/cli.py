@@ -170,6 +170,18 @@ def cmd_worker(args: argparse.Namespace) -> None:
         store.close()
 
 
+def cmd_apply_ingestion(args: argparse.Namespace) -> None:
+    """Started by `hedgerow serve`: apply queued capture batches to persons until stopped."""
+    from hedgerow.domain.ingestion.applier import applier_main
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        applier_main(make_sessionmaker(engine))
+    finally:
+        engine.dispose()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hedgerow", description="Product analytics that speaks PostHog's API."
@@ -212,6 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply metadata store migrations")
     migrate.set_defaults(func=cmd_migrate)
+
+    # Internal: the ingestion applier process `hedgerow serve` starts beside itself.
+    applier = sub.add_parser("apply-ingestion")
+    applier.set_defaults(func=cmd_apply_ingestion)
     return parser
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,11 @@ class Settings(BaseSettings):
     log_level: str = Field(default="WARNING", description="Log level: DEBUG, INFO, WARNING or ERROR.")
     embedded_workers: int = Field(
         default=1, ge=0, description="Background worker threads inside `hedgerow serve` (0 = none)."
+    )
+    ingestion_applier: Literal["process", "thread"] = Field(
+        default="process",
+        description="Where `hedgerow serve` applies captured events to persons: a process of its own"
+        " (another core) or a thread of the server.",
     )
     job_lease_seconds: float = Field(
         default=60.0,

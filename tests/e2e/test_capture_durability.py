@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sqlite3
+import time
 import uuid
 from pathlib import Path
 
@@ -13,6 +14,22 @@ import pytest
 from tests.e2e.server import first_run_credentials, free_port, start_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def _children(pid: int) -> list[int]:
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+
+
+def _exited(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in ("Z", "X")
 
 
 def test_sigkill_after_200_loses_nothing(tmp_path: Path) -> None:
@@ -31,10 +48,17 @@ def test_sigkill_after_200_loses_nothing(tmp_path: Path) -> None:
             response = httpx.post(f"{server.url}/batch/", json={"api_key": token, "batch": batch}, timeout=30)
             assert response.status_code == 200, response.text
             sent.extend(e["uuid"] for e in batch)
+        applier = _children(server.process.pid)  # the ingestion applier process
     finally:
         # No graceful shutdown: the replicator gets no chance to finish.
         server.stop(signal.SIGKILL)
     assert server.process.returncode == -signal.SIGKILL
+    # The applier notices its parent is gone and stops on its own: nothing is left running.
+    assert len(applier) == 1
+    deadline = time.monotonic() + 30
+    while not _exited(applier[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _exited(applier[0])
     with sqlite3.connect(data_dir / "hedgerow.sqlite3") as db:
         (pending,) = db.execute(
             "SELECT (SELECT count(*) FROM ingestion_queue) + (SELECT count(*) FROM ingestion_outbox)"

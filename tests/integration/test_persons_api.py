@@ -165,6 +165,8 @@ def test_scopes(hedgerow: HedgerowClient) -> None:
 
 def test_merged_away_uuid_comes_back_alive_in_the_replica(hedgerow: HedgerowClient) -> None:
     send(hedgerow, {"event": "a", "distinct_id": "anon"}, {"event": "b", "distinct_id": "user"})
+    # Both persons stored (and replicated) before the merge, not merged in memory in one group.
+    hedgerow.app.state.replicator.drain()
     send(hedgerow, {"event": "$identify", "distinct_id": "user", "properties": {"$anon_distinct_id": "anon"}})
     merged = by_distinct_id(hedgerow, "user")
     assert hedgerow.delete(hedgerow.api("persons") + merged["uuid"] + "/").status_code == 202

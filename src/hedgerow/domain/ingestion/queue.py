@@ -88,14 +88,21 @@ def enqueue_batch(
     )
 
 
-def has_queued(factory: sessionmaker[Session]) -> bool:
-    """Whether any batch waits, read without taking a write lock.
-
-    Readers catch up on ingestion before every request; most of the time the queue is empty, and
-    claiming (a DELETE) would take SQLite's write lock for nothing.
+def has_queued(factory: sessionmaker[Session], *, upto: int | None = None) -> bool:
+    """Whether any batch (accepted no later than queue id `upto`, if given) waits, read without
+    taking a write lock: most of the time the queue is empty, and readers ask before every request.
     """
+    query = select(QUEUE.c.id).limit(1)
+    if upto is not None:
+        query = query.where(QUEUE.c.id <= upto)
     with factory() as session:
-        return session.execute(select(QUEUE.c.id).limit(1)).first() is not None
+        return session.execute(query).first() is not None
+
+
+def newest_queued(factory: sessionmaker[Session]) -> int | None:
+    """The queue id of the batch accepted last, if any is waiting."""
+    with factory() as session:
+        return session.scalar(select(func.max(QUEUE.c.id)))
 
 
 class ClaimConflict(Exception):

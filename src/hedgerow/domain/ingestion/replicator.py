@@ -1,9 +1,9 @@
-"""The replicator: a background thread that applies queued capture batches to persons and copies
-them, and the outbox, into the analytics store.
+"""The replicator: a background thread that copies the outbox into the analytics store, and
+applies queued capture batches to persons unless an applier process does (`applier.py`).
 
 It wakes when a batch is accepted (or every `idle_seconds`), and readers that must see every
-accepted event or person call `drain()` to empty the queue and the outbox synchronously first.
-On start it replays whatever an earlier process left behind.
+accepted event or person call `drain()`, which returns once every batch accepted before it was
+called is applied and copied. On start it replays whatever an earlier process left behind.
 """
 
 from __future__ import annotations
@@ -11,15 +11,18 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.domain.ingestion.outbox import WrittenEntry, copy_written, drain_once
-from hedgerow.domain.ingestion.service import apply_queued
+from hedgerow.domain.ingestion.queue import ClaimConflict, has_queued, newest_queued
+from hedgerow.domain.ingestion.service import GC_THRESHOLD, apply_queued
 from hedgerow.store.base import AnalyticsStore
 
 log = logging.getLogger("hedgerow.ingestion")
-_GC_THRESHOLD = 50_000
+# While an applier process works, the outbox is looked at this often (backing off when idle).
+_COPY_POLL_SECONDS = 0.01
 
 
 class Replicator:
@@ -31,6 +34,7 @@ class Replicator:
         idle_seconds: float = 1.0,
         max_entries: int = 200,
         max_batches: int = 100,
+        external_applier: Callable[[], bool] | None = None,
     ):
         self.factory = factory
         self.store = store
@@ -39,6 +43,8 @@ class Replicator:
         # Queued capture batches applied per transaction: large groups amortise the person
         # lookups and the analytics store's write over many requests.
         self.max_batches = max_batches
+        # Whether an applier process is running (it applies the queue; this thread only copies).
+        self.external_applier = external_applier
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()  # one copy at a time per process: no self-inflicted duplicates
@@ -48,7 +54,7 @@ class Replicator:
         # Ingestion allocates a few dozen containers per event; at the default threshold (700)
         # the collector runs every few events and keeps walking the long-lived person cache,
         # which cost more than decoding the events. Collections stay, only less often.
-        gc.set_threshold(max(gc.get_threshold()[0], _GC_THRESHOLD), 20, 20)
+        gc.set_threshold(max(gc.get_threshold()[0], GC_THRESHOLD), 20, 20)
         self._thread = threading.Thread(target=self._run, name="hedgerow-replicator", daemon=True)
         self._thread.start()
         self._wake.set()
@@ -66,34 +72,66 @@ class Replicator:
     def notify(self) -> None:
         self._wake.set()
 
+    def _applier_running(self) -> bool:
+        return self.external_applier is not None and self.external_applier()
+
+    def _copy_outbox(self) -> int:
+        moved = 0
+        while True:
+            step = drain_once(self.factory, self.store, max_entries=self.max_entries)
+            moved += step
+            if step < self.max_entries:
+                return moved
+
+    def _apply_group(self) -> tuple[int, int]:
+        """Apply one group here and copy it; (batches applied, entries copied)."""
+        written: list[WrittenEntry] = []
+        try:
+            applied = apply_queued(self.factory, max_batches=self.max_batches, written=written)
+        except ClaimConflict:  # the applier process took it first
+            return 0, 0
+        copy_written(self.factory, self.store, written)
+        return applied, len(written)
+
     def drain(self) -> int:
-        """Empty the queue and the outbox now; returns the number of batches and entries moved."""
+        """Apply and copy every batch accepted before this call (and whatever the outbox holds);
+        returns the number of batches and entries moved by this thread."""
         moved = 0
         with self._lock:
-            while True:
-                # Each applied group goes to the store before the next: capture requests commit
-                # while the store writes, and readers never wait for the whole queue twice.
-                written: list[WrittenEntry] = []
-                applied = apply_queued(self.factory, max_batches=self.max_batches, written=written)
-                moved += applied
-                copy_written(self.factory, self.store, written)
-                moved += len(written)
-                while True:
-                    step = drain_once(self.factory, self.store, max_entries=self.max_entries)
-                    moved += step
-                    if step < self.max_entries:
-                        break
-                if applied < self.max_batches:
-                    return moved
+            target = newest_queued(self.factory)
+            while target is not None and has_queued(self.factory, upto=target):
+                if self._applier_running():
+                    # The applier process works through the queue; copy what it has done.
+                    moved += self._copy_outbox()
+                    self._stop.wait(0.002)
+                    continue
+                applied, copied = self._apply_group()
+                moved += applied + copied
+                # Each applied group goes to the store before the next: readers never wait
+                # for the whole queue twice.
+                moved += self._copy_outbox()
+            moved += self._copy_outbox()
+        return moved
 
     def _run(self) -> None:
+        pause = _COPY_POLL_SECONDS
         while not self._stop.is_set():
-            self._wake.wait(self.idle_seconds)
-            self._wake.clear()
+            if self._applier_running():
+                woken = self._wake.wait(pause)
+                self._wake.clear()
+            else:
+                woken = self._wake.wait(self.idle_seconds)
+                self._wake.clear()
             if self._stop.is_set():
                 return
             try:
-                self.drain()
+                if self._applier_running():
+                    with self._lock:
+                        copied = self._copy_outbox()
+                    busy = copied > 0 or woken
+                    pause = _COPY_POLL_SECONDS if busy else min(pause * 2, self.idle_seconds / 5)
+                else:
+                    self.drain()
             except Exception:  # keep the thread alive; the rows stay in the outbox for the next try
                 log.exception("replicating the ingestion outbox failed; will retry")
                 self._stop.wait(self.idle_seconds)

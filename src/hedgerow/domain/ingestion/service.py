@@ -53,6 +53,9 @@ INGESTION_WRITES = threading.Lock()
 # writers deadlocking each other); other processes are kept out by the claim re-check.
 PERSON_WRITES = threading.Lock()
 _ATTEMPTS = 5
+# Ingestion allocates a few dozen containers per event: processes doing it raise the collector's
+# first threshold to this (from 700), so it does not run every few events.
+GC_THRESHOLD = 50_000
 # token -> (project id, monotonic expiry): one lookup per token every few seconds, not per request.
 _TOKEN_TTL_SECONDS = 5.0
 _tokens: dict[str, tuple[int, float]] = {}

@@ -1,0 +1,109 @@
+"""The ingestion applier: a process of its own that applies queued capture batches to persons.
+
+`hedgerow serve` starts one beside itself (`HEDGEROW_INGESTION_APPLIER=process`, the default),
+so working out person changes, the heaviest step of ingestion, runs on another core than the
+HTTP server and the analytics store's writer. It touches only the metadata store; the server's
+replicator copies what it commits to the outbox into the analytics store.
+
+The child stops when told to (SIGTERM) or when its parent goes away: it holds the read end of a
+pipe whose write end only the parent has, so the parent's death, however abrupt, reaches it as
+end-of-file. Until the child is running, or if it dies, the server applies batches itself.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hedgerow.domain.ingestion.queue import ClaimConflict
+from hedgerow.domain.ingestion.service import GC_THRESHOLD, apply_queued
+
+log = logging.getLogger("hedgerow.ingestion")
+_IDLE_SECONDS = 0.005
+_MAX_IDLE_SECONDS = 0.05
+
+
+def run_applier(factory: sessionmaker[Session], stop: threading.Event, *, max_batches: int = 100) -> None:
+    """Apply queued batches until `stop` is set: at once while there is work, polling briefly
+    (backing off to 50 ms) while there is none."""
+    idle = _IDLE_SECONDS
+    while not stop.is_set():
+        try:
+            applied = apply_queued(factory, max_batches=max_batches)
+        except ClaimConflict:
+            applied = 1  # another applier (a reader catching up) took the group: look again now
+        except Exception:  # the batches stay queued; try again after a pause
+            log.exception("applying queued capture batches failed; will retry")
+            applied = 0
+            stop.wait(1.0)
+        if applied:
+            idle = _IDLE_SECONDS
+        else:
+            stop.wait(idle)
+            idle = min(idle * 2, _MAX_IDLE_SECONDS)
+
+
+def _stop_on_parent_exit(stop: threading.Event) -> None:
+    try:
+        while sys.stdin.buffer.read(65536):
+            pass
+    except (OSError, ValueError):
+        pass
+    stop.set()
+
+
+def applier_main(factory: sessionmaker[Session]) -> None:
+    """The child's body (`hedgerow apply-ingestion`): run until SIGTERM or the parent's exit."""
+    # As in the server's replicator: collect less often, or the collector keeps walking the
+    # person cache (see replicator.py).
+    gc.set_threshold(max(gc.get_threshold()[0], GC_THRESHOLD), 20, 20)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    threading.Thread(target=_stop_on_parent_exit, args=(stop,), daemon=True).start()
+    run_applier(factory, stop)
+
+
+class ApplierProcess:
+    """The parent's handle on the child: started with the server, stopped with it."""
+
+    def __init__(self, database_url: str, *, env: dict[str, str] | None = None):
+        self.database_url = database_url
+        self.env = env
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = dict(self.env if self.env is not None else os.environ)
+        env["HEDGEROW_DATABASE_URL"] = self.database_url
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "hedgerow", "apply-ingestion"],
+            stdin=subprocess.PIPE,
+            env=env,
+        )
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self, timeout: float = 30.0) -> None:
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if process.poll() is None:
+                process.kill()
+        process.wait()
+        if process.stdin is not None:
+            process.stdin.close()
+        self._process = None
