@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.db.session import transaction
 from hedgerow.domain.ingestion.models import IngestionOutbox
+from hedgerow.domain.ingestion.turns import WRITE_TURN
 from hedgerow.store.base import AnalyticsStore, DistinctIdVersion, EventRow, PersonVersion
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -139,7 +140,7 @@ def copy_written(
     if not written:
         return
     _append(store, [w.entry for w in written])
-    with transaction(factory) as session:
+    with WRITE_TURN(factory), transaction(factory) as session:
         session.execute(delete(IngestionOutbox).where(IngestionOutbox.id.in_([w.id for w in written])))
 
 
@@ -149,7 +150,7 @@ def drain_once(factory: sessionmaker[Session], store: AnalyticsStore, *, max_ent
     The rows are deleted only after the store accepted them, in the same metadata transaction
     that selected them (locked on PostgreSQL, so two replicators never take the same rows).
     """
-    with transaction(factory) as session:
+    with factory() as session:
         rows = session.execute(
             select(IngestionOutbox.id, IngestionOutbox.project_id, IngestionOutbox.payload)
             .order_by(IngestionOutbox.id)
@@ -159,7 +160,9 @@ def drain_once(factory: sessionmaker[Session], store: AnalyticsStore, *, max_ent
         if not rows:
             return 0
         _append(store, [decode_entry(project_id, payload) for _, project_id, payload in rows])
-        session.execute(delete(IngestionOutbox).where(IngestionOutbox.id.in_([r[0] for r in rows])))
+        with WRITE_TURN(factory):
+            session.execute(delete(IngestionOutbox).where(IngestionOutbox.id.in_([r[0] for r in rows])))
+            session.commit()
         return len(rows)
 
 

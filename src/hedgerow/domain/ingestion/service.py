@@ -37,6 +37,7 @@ from hedgerow.domain.ingestion.queue import (
     set_aside,
     take_batches,
 )
+from hedgerow.domain.ingestion.turns import WRITE_TURN
 from hedgerow.domain.persons.batch import PersonBatch, StalePersons
 from hedgerow.domain.persons.ingest import PersonProcessor
 from hedgerow.domain.persons.json_text import dumps_text
@@ -45,10 +46,6 @@ from hedgerow.store.base import EventRow
 
 log = logging.getLogger("hedgerow.ingestion")
 
-# Metadata writes on the ingestion path take turns within a process: SQLite has one writer anyway,
-# and a Python lock hands over at once where SQLite's busy handler would sleep. Held only while
-# writing: a capture's insert, or the write phase of applying a group.
-INGESTION_WRITES = threading.Lock()
 # One group applied at a time per process (and on PostgreSQL no two of this process's person
 # writers deadlocking each other); other processes are kept out by the claim re-check.
 PERSON_WRITES = threading.Lock()
@@ -148,7 +145,7 @@ def accept_capture(factory: sessionmaker[Session], batch: CaptureBatch, *, now: 
     """Resolve the token and commit the batch to the queue; returns the number of events."""
 
     def commit() -> int:
-        with INGESTION_WRITES, transaction(factory) as session:
+        with WRITE_TURN(factory), transaction(factory) as session:
             project_id = _project_for_token(session, batch.token)
             enqueue_batch(session, project_id=project_id, events=batch.events, received_at=now)
         return len(batch.events)
@@ -197,7 +194,8 @@ def apply_queued(
             except Exception as exc:
                 raise UnappliableBatches([b.id for b in claimed], exc) from exc
             entries: list[WrittenEntry] = []
-            with INGESTION_WRITES:
+            # The write phase: short, and the only part that holds the write turn.
+            with WRITE_TURN(factory):
                 take_batches(session, [b.id for b in claimed])
                 for project_id, rows, persons in resolved:
                     try:
@@ -234,7 +232,7 @@ def apply_queued(
                 moved += apply_queued(factory, max_batches=1)
             return moved
         log.error("setting aside queued batch %s: %r", failed.queue_ids[0], failed.error)
-        with INGESTION_WRITES, transaction(factory) as session:
+        with WRITE_TURN(factory), transaction(factory) as session:
             set_aside(session, failed.queue_ids[0], repr(failed.error))
         return 1
     return result

@@ -1,0 +1,62 @@
+"""Turns at writing the metadata store on the ingestion path.
+
+SQLite has one writer at a time, and a writer that finds the database locked waits in SQLite's
+busy handler, which sleeps in growing steps (up to 100 ms) rather than waking when the lock is
+free: capture requests waiting behind the applier's commit would sit idle long after it ended.
+So every ingestion-path write takes a turn first: a thread lock within the process and, on
+SQLite, an exclusive `flock` on a file beside the database across processes (the server and
+its applier process). Both hand over the moment the holder lets go. On PostgreSQL only the
+thread lock is taken: row locks and MVCC already let writers proceed side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: SQLite's own locking still keeps writes correct
+    fcntl = None  # type: ignore[assignment]
+
+
+class WriteTurns:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: dict[str, int | None] = {}
+        self._files_lock = threading.Lock()
+
+    def _descriptor(self, factory: sessionmaker[Session]) -> int | None:
+        bind = factory.kw.get("bind")
+        if fcntl is None or not isinstance(bind, Engine) or bind.url.get_backend_name() != "sqlite":
+            return None
+        database = bind.url.database
+        if not database or database == ":memory:":
+            return None
+        with self._files_lock:
+            if database not in self._files:
+                path = f"{database}.ingest-lock"
+                self._files[database] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            return self._files[database]
+
+    @contextmanager
+    def __call__(self, factory: sessionmaker[Session]) -> Iterator[None]:
+        descriptor = self._descriptor(factory)
+        with self._lock:
+            if descriptor is None:
+                yield
+                return
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+
+# Shared by every ingestion-path writer of this process.
+WRITE_TURN = WriteTurns()
