@@ -8,22 +8,23 @@ carrying `$set`. The clock stops when every event is visible through the events 
 committed, and copied into the analytics store). The floor is DuckDB's appender writing the
 same rows in the same batch sizes, one flush per batch, in this process, after the server stops.
 
-Measured on the shared 2-vCPU build machine (1-minute load average about 1.0-1.6 from other
-work while these ran), one `hedgerow serve` process, SQLite + DuckDB:
+Measured on the shared 2-vCPU build machine, one `hedgerow serve` (SQLite + DuckDB) with its
+ingestion applier process, the load generator on the same two cores:
 
     events      ingested/s   floor/s   ratio   notes
-    1,000,000        6,179    22,783     27%   capture router mounted first
-    1,000,000        6,089    21,980     28%   capture queues the batch; persons applied in groups
-    1,000,000        5,172    24,357     21%   same, before lighter person lookups
-      100,000        6,627    23,847     28%
-      100,000       16,231         -       -   capture alone (replicator paused): request ceiling
+    1,000,000        9,466    21,136     45%   applier process; writes take turns via flock
+      200,000       10,122    22,510     45%   applier process
+      200,000        7,911    22,686     35%   one process; persons computed outside the write lock
+      200,000        6,795    21,623     31%   one process; a group held the write lock throughout
+    1,000,000        6,179    22,783     27%   (earlier) one process, capture router mounted first
     (before: persons applied inside each capture request, ~2,700 events/s, 9-32% of the floor)
 
-The target of 25,000 events/s is not met. Everything runs under one interpreter lock, so the
-costs add up: in-process, a 100-event batch costs about 1.3 ms to accept (parse 0.5 ms, queue
-commit 0.7 ms) and 7-9 ms to apply to persons and copy into DuckDB, and the HTTP stack adds
-about 2 ms per request (routing, middleware, thread hand-offs). 25,000 events/s needs all of
-that in 4 ms per batch.
+The target of 25,000 events/s is not met. During a run the two cores are nearly all in use: the
+server about 85% of one (HTTP, parsing and queueing each batch: ~4 ms per 100 events; copying
+the outbox into DuckDB: ~2 ms), the applier process about 75% of the other (person lookups,
+changes and writes: ~5 ms per 100 events), the load generator about 20%: about 160 microseconds
+of server CPU per event. 25,000 events/s on the same two cores (less what the load generator
+needs at that rate) leaves about 60.
 """
 
 from __future__ import annotations
