@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from hedgerow.db.migrate import upgrade
 from hedgerow.db.session import make_engine, make_sessionmaker, transaction
 from hedgerow.domain.dashboard_templates.service import ensure_global_templates
-from tests.support import HedgerowClient
+from tests.support import HedgerowClient, app_environment
 
 PG_URL = os.environ.get("HEDGEROW_TEST_DATABASE_URL", "")
 
@@ -81,14 +81,7 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def hedgerow(database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HedgerowClient]:
     """The app over HTTP (in-process ASGI), initialised, with an all-scopes key for project 1."""
-    monkeypatch.setenv("HEDGEROW_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("HEDGEROW_DATABASE_URL", database_url)
-    monkeypatch.delenv("HEDGEROW_ANALYTICS_URL", raising=False)
-    # Jobs stay queued unless a test runs them (tests/integration/test_worker*.py start workers).
-    monkeypatch.setenv("HEDGEROW_EMBEDDED_WORKERS", "0")
-    # In-process tests apply captures in the server's thread: a process per test costs seconds.
-    # Real `hedgerow serve` processes (tests/e2e, tests/cli) run the applier process.
-    monkeypatch.setenv("HEDGEROW_INGESTION_APPLIER", "thread")
+    app_environment(monkeypatch, database_url, data_dir)
     with HedgerowClient.start() as client:
         yield client
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from hedgerow.app import create_app
@@ -93,3 +95,15 @@ def assert_error(
     if detail is not None:
         assert body["detail"] == detail, body
     assert body["attr"] == attr, body
+
+
+def app_environment(monkeypatch: pytest.MonkeyPatch, database_url: str, data_dir: Path) -> None:
+    """The settings every in-process app of a test starts with."""
+    monkeypatch.setenv("HEDGEROW_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("HEDGEROW_DATABASE_URL", database_url)
+    monkeypatch.delenv("HEDGEROW_ANALYTICS_URL", raising=False)
+    # Jobs stay queued unless a test runs them (tests/integration/test_worker*.py start workers).
+    monkeypatch.setenv("HEDGEROW_EMBEDDED_WORKERS", "0")
+    # In-process tests apply captures in the server's thread: a process per test costs seconds.
+    # Real `hedgerow serve` processes (tests/e2e, tests/cli) run the applier process.
+    monkeypatch.setenv("HEDGEROW_INGESTION_APPLIER", "thread")

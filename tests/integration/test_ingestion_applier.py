@@ -13,17 +13,14 @@ from typing import Any
 import pytest
 
 from hedgerow.domain.ingestion.queue import queued_batches
-from tests.support import HedgerowClient
+from tests.support import HedgerowClient, app_environment
 
 
 @pytest.fixture
 def with_applier(
     database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[HedgerowClient]:
-    monkeypatch.setenv("HEDGEROW_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("HEDGEROW_DATABASE_URL", database_url)
-    monkeypatch.delenv("HEDGEROW_ANALYTICS_URL", raising=False)
-    monkeypatch.setenv("HEDGEROW_EMBEDDED_WORKERS", "0")
+    app_environment(monkeypatch, database_url, data_dir)
     monkeypatch.setenv("HEDGEROW_INGESTION_APPLIER", "process")
     with HedgerowClient.start() as client:
         yield client

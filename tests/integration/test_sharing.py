@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import struct
 import uuid
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from hedgerow.api.templates.charts import PALETTE
 from hedgerow.domain.sharing import service as sharing_service
 from hedgerow.store.base import EventRow
 from tests.support import HedgerowClient, assert_error
@@ -197,13 +200,48 @@ def test_public_html_page(hedgerow: HedgerowClient, shared: dict[str, Any]) -> N
     assert "<script>alert(1)</script>" not in hedgerow.get(f"/shared/{token}", auth=False).text
 
 
+def _decode_png(body: bytes) -> tuple[int, int, bytes]:
+    """(width, height, RGB pixels) of an 8-bit RGB PNG whose rows use no filter."""
+    assert body[:8] == b"\x89PNG\r\n\x1a\n"
+    position, chunks = 8, {}
+    while position < len(body):
+        (length,) = struct.unpack(">I", body[position : position + 4])
+        kind = body[position + 4 : position + 8]
+        chunks[kind] = chunks.get(kind, b"") + body[position + 8 : position + 8 + length]
+        position += 12 + length
+    width, height, depth, colour_type = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (depth, colour_type) == (8, 2) and b"IEND" in chunks
+    raw = zlib.decompress(chunks[b"IDAT"])
+    stride = width * 3 + 1
+    assert all(raw[row * stride] == 0 for row in range(height))
+    return width, height, b"".join(raw[row * stride + 1 : (row + 1) * stride] for row in range(height))
+
+
+def test_public_png_draws_the_dashboard(hedgerow: HedgerowClient, shared: dict[str, Any]) -> None:
+    token = shared["config"]["access_token"]
+    response = hedgerow.get(f"/shared/{token}.png", auth=False)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    width, height, pixels = _decode_png(response.content)
+    assert width == 1200 and height > 200
+    colours = {pixels[i : i + 3] for i in range(0, len(pixels), 3)}
+    # The insight's series is drawn in the first chart colour, as on the HTML page.
+    assert bytes.fromhex(PALETTE[0].lstrip("#")) in colours
+    # A dashboard with no insight results has no series drawn.
+    empty = dashboard(hedgerow, "Empty")
+    blank = enable(hedgerow, empty["id"])["access_token"]
+    _, _, pixels = _decode_png(hedgerow.get(f"/shared/{blank}.png", auth=False).content)
+    assert bytes.fromhex(PALETTE[0].lstrip("#")) not in {pixels[i : i + 3] for i in range(0, len(pixels), 3)}
+    assert hedgerow.get("/shared/nope.png", auth=False).status_code == 404
+
+
 def test_unknown_disabled_and_deleted(hedgerow: HedgerowClient, shared: dict[str, Any]) -> None:
     token = shared["config"]["access_token"]
-    for path in ("/shared/nope", "/shared/nope.json", f"/shared/{token}.png"):
+    for path in ("/shared/nope", "/shared/nope.json", "/shared/nope.png", f"/shared/{token}.pdf"):
         missing = hedgerow.get(path, auth=False)
         assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
     hedgerow.patch(sharing(hedgerow, shared["dashboard"]["id"]), json={"enabled": False})
     assert hedgerow.get(f"/shared/{token}", auth=False).status_code == 404
+    assert hedgerow.get(f"/shared/{token}.png", auth=False).status_code == 404
     enable(hedgerow, shared["dashboard"]["id"])
     assert hedgerow.get(f"/shared/{token}.json", auth=False).status_code == 200
     hedgerow.patch(hedgerow.api("dashboards") + f"{shared['dashboard']['id']}/", json={"deleted": True})

@@ -20,6 +20,7 @@ from hedgerow.db.session import make_engine, make_sessionmaker, transaction
 from hedgerow.domain.cohorts.models import Cohort, CohortCalculationHistory
 from hedgerow.domain.jobs.models import Job
 from hedgerow.store.base import DistinctIdVersion, EventRow, PersonVersion
+from tests.integration.test_worker import SEQUENCE
 from tests.support import HedgerowClient
 
 PRO = {"key": "plan", "type": "person", "operator": "exact", "value": "pro"}
@@ -116,21 +117,9 @@ def slow_queued(hedgerow: HedgerowClient, database_url: str) -> dict[str, Any]:
             for k in range(12_000)
         ]
     )
-    sequence = {
-        "type": "behavioral",
-        "key": "a",
-        "value": "performed_event_sequence",
-        "event_type": "events",
-        "time_value": 1,
-        "time_interval": "day",
-        "seq_event": "b",
-        "seq_event_type": "events",
-        "seq_time_value": 1,
-        "seq_time_interval": "day",
-    }
     response = hedgerow.post(
         hedgerow.api("cohorts"),
-        json={"name": "Slow", "filters": {"properties": {"type": "AND", "values": [sequence]}}},
+        json={"name": "Slow", "filters": {"properties": {"type": "AND", "values": [SEQUENCE]}}},
     )
     assert response.status_code == 201, response.text
     hedgerow.http.__exit__(None, None, None)

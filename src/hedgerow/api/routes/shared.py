@@ -1,4 +1,5 @@
-"""/shared/{token} — the public page of a shared dashboard (HTML, or JSON with `.json`), unlocks.
+"""/shared/{token} — the public page of a shared dashboard (HTML, JSON with `.json`, an image with
+`.png`), unlocks.
 
 Only the sharing token (and a password token for protected shares) is considered here: API keys
 and any other credentials are ignored, and a token reaches its one dashboard and nothing else.
@@ -14,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from hedgerow.api.deps import SessionDep, StoreDep, json_body
 from hedgerow.api.routes.capture import catch_up_ingestion
 from hedgerow.api.templates.page import dashboard_page, not_found_page, unlock_page
+from hedgerow.api.templates.png import dashboard_png
 from hedgerow.domain.sharing import service
 from hedgerow.domain.sharing.passwords import TOKEN_LIFETIME_SECONDS
 
@@ -46,7 +48,7 @@ def _wants_json(request: Request, extension: str) -> bool:
 def shared_view(request: Request, token: str, session: SessionDep, store: StoreDep) -> Response:
     access_token, extension = _split(token)
     access = service.resolve_token(session, access_token)
-    if access is None or extension not in ("", "json"):
+    if access is None or extension not in ("", "json", "png"):
         return _not_found()
     as_json = _wants_json(request, extension)
     share_token = _share_token(request)
@@ -56,6 +58,8 @@ def shared_view(request: Request, token: str, session: SessionDep, store: StoreD
     data: dict[str, Any] = service.exported_data(session, store, access, embedded=embedded)
     if forced := request.query_params.get("force_type"):
         data["type"] = forced
+    if extension == "png":
+        return Response(dashboard_png(data), media_type="image/png")
     if access.password_required and share_token:
         data["shareToken"] = share_token
     return JSONResponse(data) if as_json else HTMLResponse(dashboard_page(data))

@@ -56,7 +56,7 @@ def _document(title: str, body: str, data: dict[str, Any]) -> str:
     )
 
 
-def _span(tile: dict[str, Any]) -> int:
+def tile_span(tile: dict[str, Any]) -> int:
     try:
         width = int(float(((tile.get("layouts") or {}).get("sm") or {}).get("w", 6)))
     except (TypeError, ValueError):
@@ -65,7 +65,7 @@ def _span(tile: dict[str, Any]) -> int:
 
 
 def _tile(tile: dict[str, Any]) -> str:
-    style = f' style="grid-column: span {_span(tile)}"'
+    style = f' style="grid-column: span {tile_span(tile)}"'
     if tile.get("text"):
         body = _MARKDOWN.render((tile["text"] or {}).get("body") or "")
         return f'<section class="hr-tile hr-text" data-tile-id="{tile["id"]}"{style}>{body}</section>'
