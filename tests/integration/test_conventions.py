@@ -10,6 +10,10 @@ from tests.support import HedgerowClient, assert_error
 def test_health(hedgerow: HedgerowClient) -> None:
     response = hedgerow.get("/_health", auth=False)
     assert response.status_code == 200 and response.json() == {"status": "ok"}
+    # The capture service's probes answer in plain text, with or without a trailing slash.
+    for path in ("/_readiness", "/_liveness", "/_liveness/"):
+        probe = hedgerow.get(path, auth=False)
+        assert probe.status_code == 200 and probe.headers["content-type"].startswith("text/plain")
 
 
 def test_unknown_route_is_404_error_body(hedgerow: HedgerowClient) -> None:

@@ -199,13 +199,13 @@ def test_an_older_job_is_superseded_by_a_newer_request(seeded: HedgerowClient) -
 
 def test_a_killed_worker_s_job_is_retried_after_its_lease_and_finishes(seeded: HedgerowClient) -> None:
     cohort = create(seeded, name="Pro", filters=criteria(PRO))
-    ctx = context(seeded, job_lease_seconds=0.3)
+    ctx = context(seeded, job_lease_seconds=1.0)
     dead = JobQueue(ctx.factory, policy_from(ctx)).claim("worker-that-dies")
     assert dead is not None  # claimed, then the process is gone: no heartbeat, no completion
     survivor = Worker(ctx, name="survivor")
     assert survivor.run_one() is False  # the lease still holds
     assert fetch(seeded, cohort["id"])["is_calculating"] is True
-    time.sleep(0.4)
+    time.sleep(1.1)
     assert survivor.run_one() is True
     body = fetch(seeded, cohort["id"])
     assert (body["is_calculating"], body["count"], body["version"]) == (False, 3, 1)
@@ -239,13 +239,13 @@ def test_concurrent_claimers_never_take_the_same_job(seeded: HedgerowClient) -> 
 
 def test_heartbeats_keep_a_long_job_leased(seeded: HedgerowClient) -> None:
     create(seeded, name="Pro", filters=criteria(PRO))
-    ctx = context(seeded, job_lease_seconds=0.3)
+    ctx = context(seeded, job_lease_seconds=0.6)
     other = Worker(ctx, name="other")
     seen: list[bool] = []
 
     class Slow:
         def run(self, ctx: JobContext, job: ClaimedJob) -> None:
-            time.sleep(0.8)  # longer than the lease; the heartbeat renews it
+            time.sleep(1.5)  # longer than the lease; the heartbeat renews it
             seen.append(other.run_one())
 
         def give_up(self, ctx: JobContext, job: ClaimedJob, error: str) -> None:
