@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from hedgerow.domain.ingestion import replicator as replicator_module
 from hedgerow.domain.ingestion.queue import queued_batches
 from tests.support import HedgerowClient, app_environment
 
@@ -76,3 +78,22 @@ def test_when_the_applier_process_dies_the_server_applies_alone(with_applier: He
     _send(with_applier, batch)
     assert _stored(with_applier) >= {e["uuid"] for e in batch}
     assert queued_batches(with_applier.app.state.sessionmaker) == 0
+
+
+def test_a_reader_applies_by_itself_when_the_applier_process_makes_no_progress(
+    with_applier: HedgerowClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(replicator_module, "STALL_SECONDS", 0.5)
+    process = with_applier.app.state.applier._process
+    assert process is not None
+    _stored(with_applier)  # nothing left queued before the applier is frozen
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        batch = _batch("frozen", 10)
+        _send(with_applier, batch)
+        started = time.monotonic()
+        assert _stored(with_applier) >= {e["uuid"] for e in batch}
+        # It waited for the (alive, frozen) applier first, then applied the batch itself.
+        assert time.monotonic() - started >= 0.5
+    finally:
+        os.kill(process.pid, signal.SIGCONT)

@@ -105,6 +105,12 @@ def newest_queued(factory: sessionmaker[Session]) -> int | None:
         return session.scalar(select(func.max(QUEUE.c.id)))
 
 
+def oldest_queued(factory: sessionmaker[Session]) -> int | None:
+    """The queue id of the batch waiting longest, if any."""
+    with factory() as session:
+        return session.scalar(select(func.min(QUEUE.c.id)))
+
+
 class ClaimConflict(Exception):
     """Another applier took some of the batches this one read: start over."""
 

@@ -11,18 +11,37 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.domain.ingestion.outbox import WrittenEntry, copy_written, drain_once
-from hedgerow.domain.ingestion.queue import ClaimConflict, has_queued, newest_queued
+from hedgerow.domain.ingestion.queue import ClaimConflict, has_queued, newest_queued, oldest_queued
 from hedgerow.domain.ingestion.service import GC_THRESHOLD, apply_queued
 from hedgerow.store.base import AnalyticsStore
 
 log = logging.getLogger("hedgerow.ingestion")
 # While an applier process works, the outbox is looked at this often (backing off when idle).
 _COPY_POLL_SECONDS = 0.01
+# A reader waiting on the applier process applies by itself once the queue's head has not moved
+# for this long.
+STALL_SECONDS = 10.0
+
+
+class _Progress:
+    """Whether the queue's oldest batch has stayed the same for STALL_SECONDS."""
+
+    def __init__(self) -> None:
+        self._head: int | None = None
+        self._since = time.monotonic()
+
+    def stalled(self, head: int | None) -> bool:
+        now = time.monotonic()
+        if head != self._head:
+            self._head, self._since = head, now
+            return False
+        return now - self._since > STALL_SECONDS
 
 
 class Replicator:
@@ -99,12 +118,15 @@ class Replicator:
         moved = 0
         with self._lock:
             target = newest_queued(self.factory)
+            watch = _Progress()
             while target is not None and has_queued(self.factory, upto=target):
-                if self._applier_running():
+                if self._applier_running() and not watch.stalled(oldest_queued(self.factory)):
                     # The applier process works through the queue; copy what it has done.
                     moved += self._copy_outbox()
                     self._stop.wait(0.002)
                     continue
+                # No applier process, or it has made no progress for a while (stuck on an
+                # error): apply here, where an error reaches the reader instead of a wait.
                 applied, copied = self._apply_group()
                 moved += applied + copied
                 # Each applied group goes to the store before the next: readers never wait
