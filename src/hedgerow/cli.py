@@ -170,6 +170,39 @@ def cmd_worker(args: argparse.Namespace) -> None:
         store.close()
 
 
+def cmd_dead_letters_list(args: argparse.Namespace) -> None:
+    from hedgerow.domain.ingestion.queue import list_dead_letters
+
+    letters = _run(list_dead_letters)
+    listing = [
+        {
+            "id": d.id,
+            "queue_id": d.queue_id,
+            "project_id": d.project_id,
+            "event_count": d.event_count,
+            "error": d.error,
+            "created_at": d.created_at.isoformat(),
+        }
+        for d in letters
+    ]
+    if args.json:
+        print(json.dumps(listing))
+    elif not listing:
+        print("No dead letters.")
+    else:
+        for d in listing:
+            where = f"project {d['project_id']}\t{d['event_count']} events"
+            print(f"{d['id']}\t{where}\t{d['created_at']}\t{d['error']}")
+
+
+def cmd_dead_letters_replay(args: argparse.Namespace) -> None:
+    from hedgerow.domain.ingestion.queue import requeue_dead_letters
+
+    ids = [int(i) for i in args.ids.split(",") if i.strip()] if args.ids else None
+    count = _run(lambda session: requeue_dead_letters(session, ids))
+    _emit(args, {"requeued": count}, f"Requeued {count} batch(es); the running server applies them.")
+
+
 def cmd_apply_ingestion(args: argparse.Namespace) -> None:
     """Started by `hedgerow serve`: apply queued capture batches to persons until stopped."""
     from hedgerow.domain.ingestion.applier import applier_main
@@ -224,6 +257,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply metadata store migrations")
     migrate.set_defaults(func=cmd_migrate)
+
+    letters = sub.add_parser(
+        "dead-letters", help="capture batches that could not be applied, set aside"
+    ).add_subparsers(dest="dead_letters_command", required=True)
+    llist = letters.add_parser("list", help="list them with their errors")
+    llist.add_argument("--json", action="store_true")
+    llist.set_defaults(func=cmd_dead_letters_list)
+    lreplay = letters.add_parser("replay", help="put them back in the ingestion queue")
+    lreplay.add_argument("--ids", help="comma-separated dead-letter ids (default: all)")
+    lreplay.add_argument("--json", action="store_true")
+    lreplay.set_defaults(func=cmd_dead_letters_replay)
 
     # Internal: the ingestion applier process `hedgerow serve` starts beside itself.
     applier = sub.add_parser("apply-ingestion")

@@ -1,7 +1,9 @@
-"""The ingestion outbox: accepted batches waiting to be copied into the analytics store.
+"""The ingestion tables: the queue of accepted capture batches, the outbox of applied ones
+waiting to be copied into the analytics store, and the dead letters (see docs/ingestion.md).
 
-A capture request commits its person changes and one outbox row in the same metadata
-transaction before answering 200, so an accepted batch survives a crash at any point after.
+A capture request commits one queue row before answering 200; applying it moves it, with its
+person changes, into the outbox in one transaction: an accepted batch survives a crash at any
+point after.
 """
 
 from __future__ import annotations

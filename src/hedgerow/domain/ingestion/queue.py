@@ -188,6 +188,51 @@ def dead_letters(factory: sessionmaker[Session]) -> list[tuple[int, str]]:
     return [(int(q), str(e)) for q, e in rows]
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int
+    queue_id: int
+    project_id: int
+    event_count: int
+    error: str
+    created_at: datetime
+
+
+def list_dead_letters(session: Session) -> list[DeadLetter]:
+    rows = session.execute(
+        select(
+            DEAD_LETTERS.c.id,
+            DEAD_LETTERS.c.queue_id,
+            DEAD_LETTERS.c.project_id,
+            DEAD_LETTERS.c.event_count,
+            DEAD_LETTERS.c.error,
+            DEAD_LETTERS.c.created_at,
+        ).order_by(DEAD_LETTERS.c.id)
+    ).all()
+    return [DeadLetter(*row) for row in rows]
+
+
+def requeue_dead_letters(session: Session, ids: Sequence[int] | None = None) -> int:
+    """Put dead letters (all, or those with `ids`) back at the end of the queue, intact, in
+    `session`'s transaction; returns how many. Their person changes then apply after the
+    batches accepted since they were set aside."""
+    query = select(
+        DEAD_LETTERS.c.id, DEAD_LETTERS.c.project_id, DEAD_LETTERS.c.event_count, DEAD_LETTERS.c.payload
+    )
+    if ids is not None:
+        query = query.where(DEAD_LETTERS.c.id.in_(list(ids)))
+    rows = session.execute(query.order_by(DEAD_LETTERS.c.id)).all()
+    now = datetime.now(UTC)
+    for letter_id, project_id, event_count, payload in rows:
+        session.execute(
+            insert(QUEUE).values(
+                project_id=project_id, event_count=event_count, payload=payload, created_at=now
+            )
+        )
+        session.execute(delete(DEAD_LETTERS).where(DEAD_LETTERS.c.id == letter_id))
+    return len(rows)
+
+
 def queued_batches(factory: sessionmaker[Session]) -> int:
     with factory() as session:
         return session.scalar(select(func.count()).select_from(QUEUE)) or 0
