@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import Connection, Table, delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.domain.ingestion.events import CapturedEvent
@@ -75,9 +75,9 @@ def decode_batch(queue_id: int, project_id: int, payload: bytes) -> QueuedBatch:
 
 
 def enqueue_batch(
-    session: Session, *, project_id: int, events: Sequence[CapturedEvent], received_at: datetime
+    connection: Connection, *, project_id: int, events: Sequence[CapturedEvent], received_at: datetime
 ) -> None:
-    session.connection().execute(
+    connection.execute(
         _INSERT,
         {
             "project_id": project_id,

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,11 +59,18 @@ _TOKEN_TTL_SECONDS = 5.0
 _tokens: dict[str, tuple[int, float]] = {}
 
 
-def _project_for_token(session: Session, token: str) -> int:
+def _engine(factory: sessionmaker[Session]) -> Engine:
+    bind = factory.kw["bind"]
+    assert isinstance(bind, Engine)
+    return bind
+
+
+def _project_for_token(factory: sessionmaker[Session], token: str) -> int:
     cached = _tokens.get(token)
     if cached is not None and cached[1] > time.monotonic():
         return cached[0]
-    project = get_project_by_token(session, token)
+    with factory() as session:
+        project = get_project_by_token(session, token)
     if project is None:
         raise IngestKeyUnknown()
     if len(_tokens) > 10_000:
@@ -145,9 +153,10 @@ def accept_capture(factory: sessionmaker[Session], batch: CaptureBatch, *, now: 
     """Resolve the token and commit the batch to the queue; returns the number of events."""
 
     def commit() -> int:
-        with WRITE_TURN(factory), transaction(factory) as session:
-            project_id = _project_for_token(session, batch.token)
-            enqueue_batch(session, project_id=project_id, events=batch.events, received_at=now)
+        project_id = _project_for_token(factory, batch.token)
+        # A Core transaction, not an ORM session: this runs once per capture request.
+        with WRITE_TURN(factory), _engine(factory).begin() as connection:
+            enqueue_batch(connection, project_id=project_id, events=batch.events, received_at=now)
         return len(batch.events)
 
     result: int = _retrying(commit)
