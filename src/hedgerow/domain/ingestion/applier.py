@@ -52,10 +52,12 @@ def run_applier(factory: sessionmaker[Session], stop: threading.Event, *, max_ba
 
 
 def _stop_on_parent_exit(stop: threading.Event) -> None:
+    # The raw descriptor, not sys.stdin: a daemon thread blocked in a buffered read holds the
+    # buffer's lock, and the interpreter aborts when it cannot take that lock at exit.
     try:
-        while sys.stdin.buffer.read(65536):
+        while os.read(0, 65536):
             pass
-    except (OSError, ValueError):
+    except OSError:
         pass
     stop.set()
 
