@@ -138,12 +138,8 @@ class Replicator:
     def _run(self) -> None:
         pause = _COPY_POLL_SECONDS
         while not self._stop.is_set():
-            if self._applier_running():
-                woken = self._wake.wait(pause)
-                self._wake.clear()
-            else:
-                woken = self._wake.wait(self.idle_seconds)
-                self._wake.clear()
+            woken = self._wake.wait(pause if self._applier_running() else self.idle_seconds)
+            self._wake.clear()
             if self._stop.is_set():
                 return
             try:
