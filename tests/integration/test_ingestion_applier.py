@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from hedgerow.domain.ingestion import replicator as replicator_module
+from hedgerow.domain.ingestion.applier import ApplierProcess
 from hedgerow.domain.ingestion.queue import queued_batches
 from tests.support import HedgerowClient, app_environment
 
@@ -26,6 +27,16 @@ def with_applier(
     monkeypatch.setenv("HEDGEROW_INGESTION_APPLIER", "process")
     with HedgerowClient.start() as client:
         yield client
+
+
+def _ready(hedgerow: HedgerowClient) -> ApplierProcess:
+    """The app's applier process, once ready: started and reaching the metadata store (until
+    then the server applies batches itself)."""
+    applier: ApplierProcess = hedgerow.app.state.applier
+    deadline = time.monotonic() + 60
+    while not applier.alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return applier
 
 
 def _send(hedgerow: HedgerowClient, events: list[dict[str, Any]]) -> None:
@@ -53,8 +64,8 @@ def _stored(hedgerow: HedgerowClient) -> set[str]:
 
 
 def test_the_applier_process_applies_captures_and_readers_see_them(with_applier: HedgerowClient) -> None:
-    applier = with_applier.app.state.applier
-    assert applier is not None and applier.alive()
+    applier = _ready(with_applier)
+    assert applier.alive()
     sent: list[str] = []
     for n in range(20):
         batch = _batch(f"u{n % 3}", 50)
@@ -68,7 +79,7 @@ def test_the_applier_process_applies_captures_and_readers_see_them(with_applier:
 
 
 def test_when_the_applier_process_dies_the_server_applies_alone(with_applier: HedgerowClient) -> None:
-    applier = with_applier.app.state.applier
+    applier = _ready(with_applier)
     process = applier._process
     assert process is not None
     os.kill(process.pid, signal.SIGKILL)
@@ -84,7 +95,7 @@ def test_a_reader_applies_by_itself_when_the_applier_process_makes_no_progress(
     with_applier: HedgerowClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(replicator_module, "STALL_SECONDS", 0.5)
-    process = with_applier.app.state.applier._process
+    process = _ready(with_applier)._process
     assert process is not None
     _stored(with_applier)  # nothing left queued before the applier is frozen
     os.kill(process.pid, signal.SIGSTOP)

@@ -7,11 +7,13 @@ replicator copies what it commits to the outbox into the analytics store.
 
 The child stops when told to (SIGTERM) or when its parent goes away: it holds the read end of a
 pipe whose write end only the parent has, so the parent's death, however abrupt, reaches it as
-end-of-file. Until the child is running, or if it dies, the server applies batches itself.
+end-of-file. Until the child reports that it is ready (a byte on a pipe), or if it dies, the
+server applies batches itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -21,12 +23,14 @@ import sys
 import threading
 import time
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.domain.ingestion.queue import ClaimConflict
 from hedgerow.domain.ingestion.service import GC_THRESHOLD, apply_queued
 
 log = logging.getLogger("hedgerow.ingestion")
+READY_FD_VARIABLE = "HEDGEROW_APPLIER_READY_FD"
 _IDLE_SECONDS = 0.005
 _MAX_IDLE_SECONDS = 0.05
 
@@ -71,7 +75,20 @@ def applier_main(factory: sessionmaker[Session]) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     threading.Thread(target=_stop_on_parent_exit, args=(stop,), daemon=True).start()
+    _report_ready(factory)
     run_applier(factory, stop)
+
+
+def _report_ready(factory: sessionmaker[Session]) -> None:
+    """Tell the parent this process is up and reaches the metadata store (one byte on the pipe
+    it passed), so it stops applying batches itself only once they will be applied here."""
+    with factory() as session:
+        session.execute(text("SELECT 1"))
+    descriptor = os.environ.get(READY_FD_VARIABLE)
+    if descriptor and descriptor.isdigit():
+        with contextlib.suppress(OSError):
+            os.write(int(descriptor), b"1")
+            os.close(int(descriptor))
 
 
 class ApplierProcess:
@@ -81,18 +98,34 @@ class ApplierProcess:
         self.database_url = database_url
         self.env = env
         self._process: subprocess.Popen[bytes] | None = None
+        self._ready_pipe: int | None = None
+        self._ready = False
 
     def start(self) -> None:
         env = dict(self.env if self.env is not None else os.environ)
         env["HEDGEROW_DATABASE_URL"] = self.database_url
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "hedgerow", "apply-ingestion"],
-            stdin=subprocess.PIPE,
-            env=env,
-        )
+        read_end, write_end = os.pipe()
+        env[READY_FD_VARIABLE] = str(write_end)
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "hedgerow", "apply-ingestion"],
+                stdin=subprocess.PIPE,
+                env=env,
+                pass_fds=(write_end,),
+            )
+        finally:
+            os.close(write_end)
+        os.set_blocking(read_end, False)
+        self._ready_pipe = read_end
 
     def alive(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        """Running and ready: until the child has said so, the server applies batches itself."""
+        if self._process is None or self._process.poll() is not None:
+            return False
+        if not self._ready and self._ready_pipe is not None:
+            with contextlib.suppress(BlockingIOError):
+                self._ready = os.read(self._ready_pipe, 1) == b"1"
+        return self._ready
 
     def stop(self, timeout: float = 30.0) -> None:
         process = self._process
@@ -108,4 +141,6 @@ class ApplierProcess:
         process.wait()
         if process.stdin is not None:
             process.stdin.close()
-        self._process = None
+        if self._ready_pipe is not None:
+            os.close(self._ready_pipe)
+        self._process, self._ready_pipe, self._ready = None, None, False
