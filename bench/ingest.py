@@ -12,6 +12,7 @@ Measured on the shared 2-vCPU build machine, one `hedgerow serve` (SQLite + Duck
 ingestion applier process, the load generator on the same two cores:
 
     events      ingested/s   floor/s   ratio   notes
+    1,000,000       11,873    24,268     49%   + capture queues through a Core transaction
     1,000,000        9,466    21,136     45%   applier process; writes take turns via flock
       200,000       10,122    22,510     45%   applier process
       200,000        7,911    22,686     35%   one process; persons computed outside the write lock
