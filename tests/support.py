@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,3 +110,12 @@ def app_environment(monkeypatch: pytest.MonkeyPatch, database_url: str, data_dir
     # In-process tests apply captures in the server's thread: a process per test costs seconds.
     # Real `hedgerow serve` processes (tests/e2e, tests/cli) run the applier process.
     monkeypatch.setenv("HEDGEROW_INGESTION_APPLIER", "thread")
+
+
+def hedgerow_cli(env: dict[str, str], *args: str) -> Any:
+    """Run `hedgerow <args>` as a user would, in a process of its own; its JSON output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "hedgerow", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

@@ -3,13 +3,9 @@ put back in the queue whole, while (or without) a server running."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import insert
@@ -19,14 +15,7 @@ from hedgerow.domain.ingestion.events import CapturedEvent
 from hedgerow.domain.ingestion.models import IngestionDeadLetter, IngestionQueue
 from hedgerow.domain.ingestion.queue import decode_batch, encode_batch, list_dead_letters, queued_batches
 from hedgerow.domain.ingestion.service import apply_queued
-
-
-def _hedgerow(env: dict[str, str], *args: str) -> Any:
-    done = subprocess.run(
-        [sys.executable, "-m", "hedgerow", *args], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+from tests.support import hedgerow_cli
 
 
 @pytest.fixture
@@ -38,8 +27,8 @@ def env(tmp_path: Path, database_url: str) -> dict[str, str]:
 
 
 def test_dead_letters_are_listed_and_replayed_whole(env: dict[str, str]) -> None:
-    project_id = _hedgerow(env, "init", "--json")["project_id"]
-    assert _hedgerow(env, "dead-letters", "list", "--json") == []
+    project_id = hedgerow_cli(env, "init", "--json")["project_id"]
+    assert hedgerow_cli(env, "dead-letters", "list", "--json") == []
     when = datetime(2024, 5, 1, tzinfo=UTC)
     events = [
         CapturedEvent(f"00000000-0000-4000-8000-00000000000{i}", "signed_up", "ann", {"$set": {"n": i}}, when)
@@ -58,20 +47,20 @@ def test_dead_letters_are_listed_and_replayed_whole(env: dict[str, str]) -> None
                     created_at=when,
                 )
             )
-    listed = _hedgerow(env, "dead-letters", "list", "--json")
+    listed = hedgerow_cli(env, "dead-letters", "list", "--json")
     assert [(d["queue_id"], d["event_count"], d["error"]) for d in listed] == [
         (7, 2, "ValueError('first')"),
         (9, 2, "ValueError('second')"),
     ]
-    assert _hedgerow(env, "dead-letters", "replay", "--ids", str(listed[0]["id"]), "--json") == {
+    assert hedgerow_cli(env, "dead-letters", "replay", "--ids", str(listed[0]["id"]), "--json") == {
         "requeued": 1
     }
     with factory() as session:
         assert [d.queue_id for d in list_dead_letters(session)] == [9]
     assert queued_batches(factory) == 1
     assert apply_queued(factory, max_batches=10) == 1
-    assert _hedgerow(env, "dead-letters", "replay", "--json") == {"requeued": 1}
-    assert _hedgerow(env, "dead-letters", "list", "--json") == []
+    assert hedgerow_cli(env, "dead-letters", "replay", "--json") == {"requeued": 1}
+    assert hedgerow_cli(env, "dead-letters", "list", "--json") == []
     # What comes back is the batch as it was set aside.
     with factory() as session:
         [(queue_id, payload)] = session.query(IngestionQueue.id, IngestionQueue.payload).all()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -14,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import hedgerow_cli
+
 pytestmark = pytest.mark.e2e
 
 
@@ -21,14 +22,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _hedgerow(env: dict[str, str], *args: str) -> dict[str, object] | list[object]:
-    done = subprocess.run(
-        [sys.executable, "-m", "hedgerow", *args], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 @pytest.fixture
@@ -82,7 +75,7 @@ def test_serve_prints_the_first_key_once_and_it_works(server: tuple[str, subproc
 def test_readme_walkthrough(env: dict[str, str], server: tuple[str, subprocess.Popen[str]]) -> None:
     base, _ = server
     # Run while the server holds the data dir: these touch only the metadata store.
-    init = _hedgerow(env, "init", "--json")
+    init = hedgerow_cli(env, "init", "--json")
     assert isinstance(init, dict)
     assert set(init) == {
         "organization_id",
@@ -92,7 +85,7 @@ def test_readme_walkthrough(env: dict[str, str], server: tuple[str, subprocess.P
         "user_email",
     }
     assert str(init["project_api_token"]).startswith("phc_")
-    again = _hedgerow(env, "init", "--json")
+    again = hedgerow_cli(env, "init", "--json")
     assert isinstance(again, dict)
     assert again["project_id"] == init["project_id"] and again["personal_api_key"] != init["personal_api_key"]
 
@@ -108,7 +101,7 @@ def test_readme_walkthrough(env: dict[str, str], server: tuple[str, subprocess.P
     listed = httpx.get(f"{base}/api/projects/{project}/dashboard_templates/", headers=headers).json()
     assert "Weekly review" in [t["template_name"] for t in listed["results"]]
 
-    scoped = _hedgerow(
+    scoped = hedgerow_cli(
         env, "keys", "create", "--scopes", "dashboard_template:read", "--label", "ci", "--json"
     )
     assert isinstance(scoped, dict)
@@ -122,11 +115,11 @@ def test_readme_walkthrough(env: dict[str, str], server: tuple[str, subprocess.P
     assert refused.status_code == 403
     assert refused.json()["detail"] == "API key missing required scope 'dashboard_template:write'"
 
-    second = _hedgerow(env, "projects", "create", "--name", "Mobile app", "--json")
+    second = hedgerow_cli(env, "projects", "create", "--name", "Mobile app", "--json")
     assert isinstance(second, dict) and set(second) == {"id", "api_token"}
-    limited = _hedgerow(env, "keys", "create", "--projects", str(second["id"]), "--json")
+    limited = hedgerow_cli(env, "keys", "create", "--projects", str(second["id"]), "--json")
     assert isinstance(limited, dict) and limited["scoped_teams"] == [second["id"]]
-    listing = _hedgerow(env, "projects", "list", "--json")
+    listing = hedgerow_cli(env, "projects", "list", "--json")
     assert isinstance(listing, list)
     assert [p["id"] for p in listing] == [project, second["id"]]  # type: ignore[index]
 

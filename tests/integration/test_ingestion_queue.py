@@ -16,7 +16,7 @@ from hedgerow.db.session import make_engine, make_sessionmaker, transaction
 from hedgerow.domain.ingestion.events import CaptureContext, CapturedEvent, parse_capture
 from hedgerow.domain.ingestion.models import IngestionDeadLetter, IngestionQueue
 from hedgerow.domain.ingestion.outbox import drain_once, pending_entries
-from hedgerow.domain.ingestion.queue import dead_letters, decode_batch, queued_batches
+from hedgerow.domain.ingestion.queue import decode_batch, list_dead_letters, queued_batches
 from hedgerow.domain.ingestion.service import accept_capture, apply_queued
 from hedgerow.domain.persons.identity import person_uuid
 from hedgerow.domain.persons.ingest import PersonProcessor
@@ -30,6 +30,12 @@ ANON_PERSON = person_uuid(1, "anon")
 
 
 _TOKENS: dict[int, str] = {}
+
+
+def dead_letters(factory: sessionmaker[Session]) -> list[tuple[int, str]]:
+    """(queue id, error) of every batch set aside, oldest first."""
+    with factory() as session:
+        return [(d.queue_id, d.error) for d in list_dead_letters(session)]
 
 
 @pytest.fixture

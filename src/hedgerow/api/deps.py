@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from hedgerow.api.envelope import RequestError, parse_error, validation_error
 from hedgerow.domain.projects import service as projects
@@ -39,6 +40,25 @@ def get_store(request: Request) -> AnalyticsStore:
 
 
 StoreDep = Annotated[AnalyticsStore, Depends(get_store)]
+
+
+async def catch_up_ingestion(request: Request) -> None:
+    """A router dependency for readers that must see every capture already answered 200.
+
+    It drains the queue before the route's own dependencies open the request's session:
+    draining writes to the metadata store, and on SQLite the request's transaction
+    (authentication records key use) would otherwise hold the write lock.
+    """
+    replicator = getattr(request.app.state, "replicator", None)
+    if replicator is not None:
+        await run_in_threadpool(replicator.drain)
+
+
+def notify_ingestion(request: Request) -> None:
+    """Wake the replicator: something was queued for it (a capture, a person edit)."""
+    replicator = getattr(request.app.state, "replicator", None)
+    if replicator is not None:
+        replicator.notify()
 
 
 async def _key_from_request(request: Request) -> tuple[str, str] | None:

@@ -48,10 +48,19 @@ class ChdbExecutor:
         for name, value in READ_SETTINGS.items():
             self._session.query(f"SET {name} = {int(value)}")
 
-    def _run(self, sql: str, params: Mapping[str, Any] | None, fmt: str) -> Any:
+    def _run(
+        self, sql: str, params: Mapping[str, Any] | None, fmt: str, *, max_execution_time: float = 0
+    ) -> Any:
         rendered = {name: render_param(value) for name, value in (params or {}).items()}
         with self._lock:
-            return self._session.query(sql, fmt, params=rendered or None)
+            if not max_execution_time:
+                return self._session.query(sql, fmt, params=rendered or None)
+            # The session's settings apply to its next statements: set the limit, then lift it.
+            self._session.query(f"SET max_execution_time = {float(max_execution_time):.6f}")
+            try:
+                return self._session.query(sql, fmt, params=rendered or None)
+            finally:
+                self._session.query("SET max_execution_time = 0")
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._run(sql, params, "CSV")
@@ -62,14 +71,7 @@ class ChdbExecutor:
     def measured_command(
         self, sql: str, params: Mapping[str, Any] | None, *, timeout_seconds: float | None
     ) -> int | None:
-        rendered = {name: render_param(value) for name, value in (params or {}).items()}
-        with self._lock:
-            # The session's settings apply to its next statements: set the limit, then lift it.
-            self._session.query(f"SET max_execution_time = {float(timeout_seconds or 0):.6f}")
-            try:
-                result = self._session.query(sql, "CSV", params=rendered or None)
-            finally:
-                self._session.query("SET max_execution_time = 0")
+        result = self._run(sql, params, "CSV", max_execution_time=timeout_seconds or 0)
         return int(result.storage_rows_read())
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

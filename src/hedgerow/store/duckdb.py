@@ -242,15 +242,13 @@ class DuckDBStore:
         def swap(conn: duckdb.DuckDBPyConnection) -> int:
             # A retried calculation rewrites its version from scratch.
             conn.execute(f"DELETE FROM cohort_members WHERE {scope} AND version = $version", key)
-            conn.register(_BATCH, selected)
-            try:
-                conn.execute(
-                    f"INSERT INTO cohort_members SELECT $project_id, $cohort_id, $version, person_id::UUID"
-                    f" FROM {_BATCH}",
-                    key,
-                )
-            finally:
-                conn.unregister(_BATCH)
+            _insert_batch(
+                conn,
+                f"INSERT INTO cohort_members SELECT $project_id, $cohort_id, $version, person_id::UUID"
+                f" FROM {_BATCH}",
+                selected,
+                key,
+            )
             # Keep the version just before this one: the metadata store still names it as current
             # until the caller records the new version, and its readers must not see an empty set.
             conn.execute(
@@ -340,11 +338,9 @@ def _select_members(
                 params=named_params(members),
             ).to_arrow_table()
         except duckdb.InterruptException as exc:
-            if timeout_seconds and timed_out.is_set():
-                raise QueryTimeout(timeout_seconds) from exc
+            if timed_out.is_set():
+                raise QueryTimeout(timeout_seconds or 0) from exc
             raise
-        finally:
-            finished.set()
         read_rows, memory_mb = _profiled(cursor)
         return selected, read_rows, memory_mb
     finally:
@@ -386,22 +382,24 @@ def _profiled(cursor: duckdb.DuckDBPyConnection) -> tuple[int | None, int | None
 
 def _insert_tables(insert_sql: str, conn: duckdb.DuckDBPyConnection, tables: list[pa.Table]) -> None:
     """One INSERT for every batch queued for the same table (their schemas are identical)."""
-    conn.register(_BATCH, tables[0] if len(tables) == 1 else pa.concat_tables(tables))
-    try:
-        conn.execute(insert_sql)
-    finally:
-        conn.unregister(_BATCH)
+    _insert_batch(conn, insert_sql, pa.concat_tables(tables) if len(tables) > 1 else tables[0])
 
 
 def _insert_events(conn: duckdb.DuckDBPyConnection, tables: list[pa.Table]) -> None:
-    batch = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    batch = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     bounds = pc.min_max(batch["timestamp"])
     window = {
         "_hr_from": bounds["min"].as_py() - DEDUPE_WINDOW,
         "_hr_to": bounds["max"].as_py() + DEDUPE_WINDOW,
     }
+    _insert_batch(conn, _INSERT_EVENTS, batch, window)
+
+
+def _insert_batch(
+    conn: duckdb.DuckDBPyConnection, insert_sql: str, batch: pa.Table, params: dict[str, Any] | None = None
+) -> None:
     conn.register(_BATCH, batch)
     try:
-        conn.execute(_INSERT_EVENTS, window)
+        conn.execute(insert_sql, params)
     finally:
         conn.unregister(_BATCH)

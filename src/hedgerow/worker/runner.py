@@ -12,12 +12,11 @@ import threading
 import traceback
 import uuid
 from collections.abc import Mapping
-from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from hedgerow.domain.jobs.models import Job
+from hedgerow.domain.jobs.service import JOB_QUEUED
 from hedgerow.worker.jobs import JobContext, JobHandler, default_handlers
 from hedgerow.worker.queue import ClaimedJob, JobQueue, QueuePolicy
 from hedgerow.worker.scheduler import Scheduler
@@ -101,16 +100,11 @@ class WorkerPool:
         self.schedule = schedule
         self._threads: list[threading.Thread] = []
 
-    def _note_jobs(self, session: Session, *_: Any) -> None:
-        if any(isinstance(obj, Job) and obj.status == "queued" for obj in (*session.new, *session.dirty)):
-            session.info["hedgerow_job_queued"] = True
-
     def _wake_after_commit(self, session: Session) -> None:
-        if session.info.pop("hedgerow_job_queued", False):
+        if session.info.pop(JOB_QUEUED, False):
             self.wake.set()
 
     def start(self) -> None:
-        event.listen(self.ctx.factory, "before_flush", self._note_jobs)
         event.listen(self.ctx.factory, "after_commit", self._wake_after_commit)
         for i, worker in enumerate(self.workers):
             thread = threading.Thread(
@@ -133,6 +127,5 @@ class WorkerPool:
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
-        if event.contains(self.ctx.factory, "before_flush", self._note_jobs):
-            event.remove(self.ctx.factory, "before_flush", self._note_jobs)
+        if event.contains(self.ctx.factory, "after_commit", self._wake_after_commit):
             event.remove(self.ctx.factory, "after_commit", self._wake_after_commit)

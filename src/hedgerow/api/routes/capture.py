@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hedgerow.api.capture_decoding import decode_capture_body
+from hedgerow.api.deps import notify_ingestion
 from hedgerow.domain.ingestion.errors import (
     CaptureRejected,
     IngestKeyRequired,
@@ -96,18 +97,6 @@ def _accept(request: Request, body: bytes, path: str, limit: int) -> int:
     return accept_capture(request.app.state.sessionmaker, batch, now=now)
 
 
-async def catch_up_ingestion(request: Request) -> None:
-    """A router dependency for readers that must see every capture already answered 200.
-
-    It drains the queue before the route's own dependencies open the request's session:
-    draining writes to the metadata store, and on SQLite the request's transaction
-    (authentication records key use) would otherwise hold the write lock.
-    """
-    replicator = getattr(request.app.state, "replicator", None)
-    if replicator is not None:
-        await run_in_threadpool(replicator.drain)
-
-
 async def capture(request: Request) -> Response:
     if request.method == "OPTIONS":
         return JSONResponse({"status": 1}, headers=cors_headers(request))
@@ -124,9 +113,7 @@ async def capture(request: Request) -> Response:
     except Exception:
         log.exception("capture failed", extra={"path": path})
         return capture_error(request, 503, "service_unavailable", "The event could not be stored; retry.")
-    replicator = getattr(request.app.state, "replicator", None)
-    if replicator is not None:
-        replicator.notify()
+    notify_ingestion(request)
     if request.query_params.get("beacon") == "1":
         return Response(status_code=204, headers=cors_headers(request))
     return JSONResponse({"status": 1}, headers=cors_headers(request))

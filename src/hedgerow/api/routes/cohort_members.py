@@ -12,16 +12,23 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session, sessionmaker
 
-from hedgerow.api.deps import Scoped, SessionDep, StoreDep, check_format, project_scope, require_scopes
+from hedgerow.api.deps import (
+    Scoped,
+    SessionDep,
+    StoreDep,
+    catch_up_ingestion,
+    check_format,
+    project_scope,
+    require_scopes,
+)
 from hedgerow.api.envelope import page_window
-from hedgerow.api.routes.capture import catch_up_ingestion
 from hedgerow.api.routes.cohorts import parse_cohort_id, read_body
 from hedgerow.domain.cohorts import members
 from hedgerow.domain.cohorts.schemas import CohortPersonOut
 from hedgerow.domain.cohorts.static import replicate_static_members
 from hedgerow.domain.persons.filtering import parse_property_filters
 
-# Readers see every capture already answered 200 (see capture.catch_up_ingestion).
+# Readers see every capture already answered 200 (see deps.catch_up_ingestion).
 router = APIRouter(
     prefix="/api/projects/{project_id}/cohorts/{cohort_id}",
     tags=["cohorts"],

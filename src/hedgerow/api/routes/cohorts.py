@@ -18,6 +18,7 @@ from hedgerow.api.deps import (
     Scoped,
     SessionDep,
     StoreDep,
+    catch_up_ingestion,
     check_format,
     json_body,
     project_scope,
@@ -26,7 +27,6 @@ from hedgerow.api.deps import (
 from hedgerow.api.envelope import limit_offset_page, page_window, validation_error
 from hedgerow.api.openapi import body_of
 from hedgerow.api.pages import activity_page
-from hedgerow.api.routes.capture import catch_up_ingestion
 from hedgerow.domain.activity.service import list_activity
 from hedgerow.domain.cohorts import service
 from hedgerow.domain.cohorts.csv_import import run_import
@@ -37,7 +37,7 @@ from hedgerow.domain.cohorts.static import replicate_static_members
 from hedgerow.errors import NotFound
 from hedgerow.store.base import AnalyticsStore
 
-# Readers see every capture already answered 200 (see capture.catch_up_ingestion).
+# Readers see every capture already answered 200 (see deps.catch_up_ingestion).
 router = APIRouter(
     prefix="/api/projects/{project_id}/cohorts", tags=["cohorts"], dependencies=[Depends(catch_up_ingestion)]
 )

@@ -11,6 +11,7 @@ from hedgerow.api.deps import (
     Scoped,
     SessionDep,
     StoreDep,
+    catch_up_ingestion,
     check_format,
     json_body,
     project_scope,
@@ -18,7 +19,6 @@ from hedgerow.api.deps import (
 )
 from hedgerow.api.envelope import limit_offset_page, page_window
 from hedgerow.api.openapi import body_of
-from hedgerow.api.routes.capture import catch_up_ingestion
 from hedgerow.domain.dashboards import service
 from hedgerow.domain.dashboards.schemas import DashboardOut
 from hedgerow.domain.dashboards.schemas_write import DashboardWrite
@@ -27,7 +27,7 @@ from hedgerow.domain.insights.presentation import Viewing
 from hedgerow.domain.insights.results import parse_refresh
 from hedgerow.errors import NotFound
 
-# Readers see every capture already answered 200 (see capture.catch_up_ingestion).
+# Readers see every capture already answered 200 (see deps.catch_up_ingestion).
 router = APIRouter(
     prefix="/api/projects/{project_id}/dashboards",
     tags=["dashboards"],

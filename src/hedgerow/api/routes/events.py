@@ -13,8 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from hedgerow.api.deps import Scoped, SessionDep, StoreDep, check_format, project_scope
-from hedgerow.api.routes.capture import catch_up_ingestion
+from hedgerow.api.deps import Scoped, SessionDep, StoreDep, catch_up_ingestion, check_format, project_scope
 from hedgerow.domain.ingestion.event_listing import EventQuery, list_events
 from hedgerow.domain.ingestion.timestamps import parse_iso
 from hedgerow.domain.persons.service import distinct_ids_by_person, find_person

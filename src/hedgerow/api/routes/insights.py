@@ -14,6 +14,7 @@ from hedgerow.api.deps import (
     Scoped,
     SessionDep,
     StoreDep,
+    catch_up_ingestion,
     check_format,
     current_actor,
     json_body,
@@ -23,7 +24,6 @@ from hedgerow.api.deps import (
 from hedgerow.api.envelope import limit_offset_page, page_window
 from hedgerow.api.openapi import body_of
 from hedgerow.api.pages import activity_page
-from hedgerow.api.routes.capture import catch_up_ingestion
 from hedgerow.domain.activity.service import list_activity
 from hedgerow.domain.insights import listing, service
 from hedgerow.domain.insights.context import parse_override
@@ -35,31 +35,25 @@ from hedgerow.domain.projects.schemas import ProjectRef
 from hedgerow.domain.sharing import service as sharing
 from hedgerow.errors import AuthenticationFailed, NotFound, PermissionDenied
 
-# Readers see every capture already answered 200 (see capture.catch_up_ingestion).
-router = APIRouter(
-    prefix="/api/projects/{project_id}/insights",
-    tags=["insights"],
-    dependencies=[Depends(catch_up_ingestion)],
-)
 SHARING_TOKEN = "sharing_access_token"
 TRUTHY = ("1", "true", "yes", "on")
 
 
 def no_sharing_token(request: Request) -> None:
-    """A sharing token only ever reads; writes with one are refused before anything else."""
+    """A sharing token only ever reads; writes with one are refused before anything else
+    (a router dependency, so it runs before authentication)."""
     if SHARING_TOKEN in request.query_params and request.method not in SAFE_METHODS:
         raise AuthenticationFailed("Sharing access token can only be used for GET requests.")
 
 
+# Readers see every capture already answered 200 (see deps.catch_up_ingestion).
+router = APIRouter(
+    prefix="/api/projects/{project_id}/insights",
+    tags=["insights"],
+    dependencies=[Depends(no_sharing_token), Depends(catch_up_ingestion)],
+)
 _insight_scope = project_scope("insight")
-
-
-async def insight_writer(request: Request, session: SessionDep, project_id: str) -> Scoped:
-    no_sharing_token(request)
-    return await _insight_scope(request, session, await current_actor(request, session), project_id)
-
-
-Insights = Annotated[Scoped, Depends(insight_writer)]
+Insights = Annotated[Scoped, Depends(_insight_scope)]
 Activity = Annotated[Scoped, Depends(project_scope("activity_log", action="read"))]
 
 
@@ -77,7 +71,6 @@ async def insight_reader(request: Request, session: SessionDep, project_id: str)
     if token is None:
         ctx = await _insight_scope(request, session, await current_actor(request, session), project_id)
         return Reader(project=ctx.project, viewer_id=ctx.actor.user.id)
-    no_sharing_token(request)
     found = sharing.insights_for_token(session, token)
     if found is None:
         raise AuthenticationFailed("Sharing access token is invalid.")

@@ -7,9 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from hedgerow.api.deps import Scoped, SessionDep, check_format, json_body, project_scope, validate_body
+from hedgerow.api.deps import (
+    Scoped,
+    SessionDep,
+    catch_up_ingestion,
+    check_format,
+    json_body,
+    notify_ingestion,
+    project_scope,
+    validate_body,
+)
 from hedgerow.api.envelope import RequestError, limit_offset_page, page_window
-from hedgerow.api.routes.capture import catch_up_ingestion
 from hedgerow.domain.persons import changes, service
 from hedgerow.domain.persons.filtering import parse_property_filters
 from hedgerow.domain.persons.schemas import PersonDetailOut, PersonPropertiesPatch, PropertyUpdate
@@ -24,12 +32,6 @@ router = APIRouter(
     prefix="/api/projects/{project_id}/persons", tags=["persons"], dependencies=[Depends(catch_up_ingestion)]
 )
 Persons = Annotated[Scoped, Depends(project_scope("person"))]
-
-
-def _notify(request: Request) -> None:
-    replicator = getattr(request.app.state, "replicator", None)
-    if replicator is not None:
-        replicator.notify()
 
 
 @router.get("", summary="List persons")
@@ -69,7 +71,7 @@ async def bulk_delete(request: Request, ctx: Persons, session: SessionDep) -> Re
     distinct_ids = [str(v) for v in data.get("distinct_ids") or []]
     ids = [str(v) for v in data.get("ids") or []]
     changes.bulk_delete_persons(session, project_id=ctx.project.id, distinct_ids=distinct_ids, uuids=ids)
-    _notify(request)
+    notify_ingestion(request)
     return Response(status_code=202)
 
 
@@ -84,7 +86,7 @@ async def _set_properties(request: Request, person_id: str, ctx: Scoped, session
     changes.set_person_properties(
         session, project_id=ctx.project.id, person_id=person_id, properties=body.properties
     )
-    _notify(request)
+    notify_ingestion(request)
     return Response(status_code=202)
 
 
@@ -104,7 +106,7 @@ async def update_property(request: Request, person_id: str, ctx: Persons, sessio
     changes.set_person_properties(
         session, project_id=ctx.project.id, person_id=person_id, properties={body.key: body.value}
     )
-    _notify(request)
+    notify_ingestion(request)
     return Response(status_code=202)
 
 
@@ -117,12 +119,12 @@ async def delete_property(
     if not isinstance(key, str) or not key:
         raise InvalidInput("This field is required.", code="required", attr="$unset")
     changes.delete_person_property(session, project_id=ctx.project.id, person_id=person_id, key=key)
-    _notify(request)
+    notify_ingestion(request)
     return JSONResponse({"success": True}, status_code=201)
 
 
 @router.delete("/{person_id}", status_code=202, summary="Delete a person")
 def delete_person(request: Request, person_id: str, ctx: Persons, session: SessionDep) -> Response:
     changes.delete_person(session, project_id=ctx.project.id, person_id=person_id)
-    _notify(request)
+    notify_ingestion(request)
     return Response(status_code=202)

@@ -12,14 +12,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from hedgerow.api.deps import SessionDep, StoreDep, json_body
-from hedgerow.api.routes.capture import catch_up_ingestion
+from hedgerow.api.deps import SessionDep, StoreDep, catch_up_ingestion, json_body
 from hedgerow.api.templates.page import dashboard_page, not_found_page, unlock_page
 from hedgerow.api.templates.png import dashboard_png
 from hedgerow.domain.sharing import service
 from hedgerow.domain.sharing.passwords import TOKEN_LIFETIME_SECONDS
 
-# Readers see every capture already answered 200 (see capture.catch_up_ingestion).
+# Readers see every capture already answered 200 (see deps.catch_up_ingestion).
 router = APIRouter(tags=["shared"], dependencies=[Depends(catch_up_ingestion)])
 COOKIE = "posthog_sharing_token"
 PREFIXES = ("/shared/{token}", "/embedded/{token}", "/shared_dashboard/{token}")

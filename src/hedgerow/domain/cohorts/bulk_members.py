@@ -6,35 +6,26 @@ from __future__ import annotations
 from typing import Literal, cast
 
 from sqlalchemy import (
-    Column,
-    MetaData,
     Select,
-    String,
     Table,
     exists,
-    func,
     insert,
     literal,
     select,
-    update,
 )
 from sqlalchemy.orm import Session
 
+from hedgerow.db.staging import stage_values, temporary_values_table
 from hedgerow.db.types import UTCDateTime, utcnow
-from hedgerow.domain.cohorts.models import Cohort, CohortPeople
-from hedgerow.domain.cohorts.static import normalise_uuid, write_outbox
+from hedgerow.domain.cohorts.models import CohortPeople
+from hedgerow.domain.cohorts.static import members_changed, normalise_uuid
 from hedgerow.domain.persons.models import Person, PersonDistinctId
 
 _MEMBERS = cast(Table, CohortPeople.__table__)
-_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
-_ROWS_PER_STATEMENT = 50  # psycopg caches the parsing of statements with up to 50 parameters
 IdType = Literal["person_id", "distinct_id", "email"]
 
-# Not part of the schema (Alembic never sees this metadata): one per connection, emptied per chunk.
-_scratch = MetaData()
-import_ids = Table(
-    "cohort_import_ids", _scratch, Column("value", String(400), primary_key=True), prefixes=["TEMPORARY"]
-)
+# The ids of one chunk, staged so they can be matched with a join.
+import_ids = temporary_values_table("cohort_import_ids")
 
 
 def _matches(project_id: int, id_type: IdType) -> Select[str, int]:
@@ -71,22 +62,7 @@ def add_members_by_ids(
     # Core statements on the session's connection: the ORM's per-row bookkeeping would otherwise be
     # most of a chunk's cost, and nothing here needs it.
     connection = session.connection()
-    # A fresh table per chunk: deleted rows of a temporary table are never vacuumed on PostgreSQL,
-    # so reusing one would make every chunk scan all the chunks before it.
-    import_ids.drop(connection, checkfirst=True)
-    import_ids.create(connection)
-    # Staging is the per-row hot path of a million-row import. Rows go in fixed-size multi-row
-    # VALUES statements sent as one executemany, in the driver's own placeholder style: no per-row
-    # parameter processing, no per-row round trip, and a statement small enough for psycopg to
-    # parse once and reuse.
-    placeholder = _PLACEHOLDERS.get(connection.dialect.paramstyle, "?")
-    unique = list(dict.fromkeys(values))
-    full = len(unique) - len(unique) % _ROWS_PER_STATEMENT
-    batches = [tuple(unique[i : i + _ROWS_PER_STATEMENT]) for i in range(0, full, _ROWS_PER_STATEMENT)]
-    for rows in (batches, [tuple(unique[full:])] if full < len(unique) else []):
-        if rows:
-            values_sql = ", ".join([f"({placeholder})"] * len(rows[0]))
-            connection.exec_driver_sql(f"INSERT INTO {import_ids.name} (value) VALUES {values_sql}", rows)
+    stage_values(connection, import_ids, values)
     already = exists().where(CohortPeople.cohort_id == cohort_id, CohortPeople.person_id == Person.id)
     newcomers = _matches(project_id, id_type).where(~already).distinct()
     new: dict[str, int] = {person_uuid: pk for person_uuid, pk in connection.execute(newcomers).tuples()}
@@ -102,11 +78,5 @@ def add_members_by_ids(
     import_ids.drop(connection)
     if not new:
         return 0
-    session.execute(
-        update(Cohort)
-        .where(Cohort.id == cohort_id)
-        .values(count=func.coalesce(Cohort.count, 0) + len(new))
-        .execution_options(synchronize_session=False)
-    )
-    write_outbox(session, project_id=project_id, cohort_id=cohort_id, action="add", person_uuids=list(new))
+    members_changed(session, project_id=project_id, cohort_id=cohort_id, added=list(new))
     return len(new)

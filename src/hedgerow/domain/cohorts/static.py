@@ -91,13 +91,7 @@ def add_members(session: Session, *, project_id: int, cohort_id: int, persons: d
         insert(CohortPeople),
         [{"cohort_id": cohort_id, "person_id": pk, "created_at": now} for pk in new.values()],
     )
-    session.execute(
-        update(Cohort)
-        .where(Cohort.id == cohort_id)
-        .values(count=func.coalesce(Cohort.count, 0) + len(new))
-        .execution_options(synchronize_session=False)
-    )
-    write_outbox(session, project_id=project_id, cohort_id=cohort_id, action="add", person_uuids=list(new))
+    members_changed(session, project_id=project_id, cohort_id=cohort_id, added=list(new))
     return len(new)
 
 
@@ -108,16 +102,33 @@ def remove_member(
         delete(CohortPeople).where(CohortPeople.cohort_id == cohort_id, CohortPeople.person_id == person_pk)
     ).rowcount  # type: ignore[attr-defined]
     if removed:
-        session.execute(
-            update(Cohort)
-            .where(Cohort.id == cohort_id)
-            .values(count=func.coalesce(Cohort.count, 0) - removed)
-            .execution_options(synchronize_session=False)
-        )
-        write_outbox(
-            session, project_id=project_id, cohort_id=cohort_id, action="remove", person_uuids=[person_uuid]
-        )
+        members_changed(session, project_id=project_id, cohort_id=cohort_id, removed=[person_uuid])
     return int(removed)
+
+
+def members_changed(
+    session: Session,
+    *,
+    project_id: int,
+    cohort_id: int,
+    added: list[str] | None = None,
+    removed: list[str] | None = None,
+) -> None:
+    """After members were inserted or deleted: move `count` by as many, in the same transaction,
+    and queue the change for the analytics store."""
+    delta = len(added or []) - len(removed or [])
+    session.execute(
+        update(Cohort)
+        .where(Cohort.id == cohort_id)
+        .values(count=func.coalesce(Cohort.count, 0) + delta)
+        .execution_options(synchronize_session=False)
+    )
+    if added:
+        write_outbox(session, project_id=project_id, cohort_id=cohort_id, action="add", person_uuids=added)
+    if removed:
+        write_outbox(
+            session, project_id=project_id, cohort_id=cohort_id, action="remove", person_uuids=removed
+        )
 
 
 def write_outbox(

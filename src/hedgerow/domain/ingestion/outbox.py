@@ -16,8 +16,8 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.db.session import transaction
+from hedgerow.db.write_turns import WRITE_TURN
 from hedgerow.domain.ingestion.models import IngestionOutbox
-from hedgerow.domain.ingestion.turns import WRITE_TURN
 from hedgerow.store.base import AnalyticsStore, DistinctIdVersion, EventRow, PersonVersion
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

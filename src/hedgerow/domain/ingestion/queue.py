@@ -88,17 +88,6 @@ def enqueue_batch(
     )
 
 
-def has_queued(factory: sessionmaker[Session], *, upto: int | None = None) -> bool:
-    """Whether any batch (accepted no later than queue id `upto`, if given) waits, read without
-    taking a write lock: most of the time the queue is empty, and readers ask before every request.
-    """
-    query = select(QUEUE.c.id).limit(1)
-    if upto is not None:
-        query = query.where(QUEUE.c.id <= upto)
-    with factory() as session:
-        return session.execute(query).first() is not None
-
-
 def newest_queued(factory: sessionmaker[Session]) -> int | None:
     """The queue id of the batch accepted last, if any is waiting."""
     with factory() as session:
@@ -106,7 +95,8 @@ def newest_queued(factory: sessionmaker[Session]) -> int | None:
 
 
 def oldest_queued(factory: sessionmaker[Session]) -> int | None:
-    """The queue id of the batch waiting longest, if any."""
+    """The queue id of the batch waiting longest, if any (read without taking a write lock:
+    readers ask before every request, and most of the time the queue is empty)."""
     with factory() as session:
         return session.scalar(select(func.min(QUEUE.c.id)))
 
@@ -177,15 +167,6 @@ def set_aside(session: Session, queue_id: int, error: str) -> bool:
         )
     )
     return True
-
-
-def dead_letters(factory: sessionmaker[Session]) -> list[tuple[int, str]]:
-    """(queue id, error) of every batch set aside, oldest first."""
-    with factory() as session:
-        rows = session.execute(
-            select(DEAD_LETTERS.c.queue_id, DEAD_LETTERS.c.error).order_by(DEAD_LETTERS.c.id)
-        ).all()
-    return [(int(q), str(e)) for q, e in rows]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.domain.ingestion.outbox import WrittenEntry, copy_written, drain_once
-from hedgerow.domain.ingestion.queue import ClaimConflict, has_queued, newest_queued, oldest_queued
+from hedgerow.domain.ingestion.queue import ClaimConflict, newest_queued, oldest_queued
 from hedgerow.domain.ingestion.service import GC_THRESHOLD, apply_queued
 from hedgerow.store.base import AnalyticsStore
 
@@ -119,8 +119,8 @@ class Replicator:
         with self._lock:
             target = newest_queued(self.factory)
             watch = _Progress()
-            while target is not None and has_queued(self.factory, upto=target):
-                if self._applier_running() and not watch.stalled(oldest_queued(self.factory)):
+            while target is not None and (head := oldest_queued(self.factory)) is not None and head <= target:
+                if self._applier_running() and not watch.stalled(head):
                     # The applier process works through the queue; copy what it has done.
                     moved += self._copy_outbox()
                     self._stop.wait(0.002)

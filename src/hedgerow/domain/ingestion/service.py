@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hedgerow.db.session import transaction
+from hedgerow.db.session import engine_of, transaction
+from hedgerow.db.write_turns import WRITE_TURN
 from hedgerow.domain.ingestion.errors import IngestKeyUnknown
 from hedgerow.domain.ingestion.events import CaptureBatch, CapturedEvent
 from hedgerow.domain.ingestion.outbox import OutboxEntry, WrittenEntry, write_outbox
@@ -33,12 +33,10 @@ from hedgerow.domain.ingestion.queue import (
     QueuedBatch,
     UnappliableBatches,
     enqueue_batch,
-    has_queued,
     peek_batches,
     set_aside,
     take_batches,
 )
-from hedgerow.domain.ingestion.turns import WRITE_TURN
 from hedgerow.domain.persons.batch import PersonBatch, StalePersons
 from hedgerow.domain.persons.ingest import PersonProcessor
 from hedgerow.domain.persons.json_text import dumps_text
@@ -59,12 +57,6 @@ _TOKEN_TTL_SECONDS = 5.0
 _tokens: dict[str, tuple[int, float]] = {}
 
 
-def _engine(factory: sessionmaker[Session]) -> Engine:
-    bind = factory.kw["bind"]
-    assert isinstance(bind, Engine)
-    return bind
-
-
 def _project_for_token(factory: sessionmaker[Session], token: str) -> int:
     cached = _tokens.get(token)
     if cached is not None and cached[1] > time.monotonic():
@@ -77,9 +69,6 @@ def _project_for_token(factory: sessionmaker[Session], token: str) -> int:
         _tokens.clear()
     _tokens[token] = (project.id, time.monotonic() + _TOKEN_TTL_SECONDS)
     return project.id
-
-
-dumps_json = dumps_text
 
 
 def resolve_events(
@@ -108,7 +97,7 @@ def resolve_events(
                     event.event,
                     event.distinct_id,
                     person_id,
-                    dumps_json(event.properties),
+                    dumps_text(event.properties),
                     event.timestamp,
                     received_at,
                 )
@@ -155,7 +144,7 @@ def accept_capture(factory: sessionmaker[Session], batch: CaptureBatch, *, now: 
     def commit() -> int:
         project_id = _project_for_token(factory, batch.token)
         # A Core transaction, not an ORM session: this runs once per capture request.
-        with WRITE_TURN(factory), _engine(factory).begin() as connection:
+        with WRITE_TURN(factory), engine_of(factory).begin() as connection:
             enqueue_batch(connection, project_id=project_id, events=batch.events, received_at=now)
         return len(batch.events)
 
@@ -230,8 +219,6 @@ def apply_queued(
                 written.extend(entries)
             return len(claimed)
 
-    if not has_queued(factory):
-        return 0
     try:
         result: int = _retrying(apply)
     except UnappliableBatches as failed:

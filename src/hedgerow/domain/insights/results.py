@@ -27,6 +27,8 @@ log = logging.getLogger("hedgerow.insights")
 CACHE_VERSION = 1
 MODES = frozenset({"blocking", "async", "lazy_async", "force_async", "force_blocking", "force_cache"})
 CACHE_TTL = timedelta(days=7)
+_SWEEP_EVERY = timedelta(hours=1)
+_swept: dict[int, datetime] = {}  # project id -> when this process last deleted its expired results
 STALE_AFTER = {
     "minute": timedelta(minutes=5),
     "hour": timedelta(hours=1),
@@ -126,17 +128,28 @@ def resolve_actions(
     return {row.id: list(row.steps or []) for row in rows}, {**source, "series": series}
 
 
+def _sweep_due(project_id: int, now: datetime) -> bool:
+    """Whether this process last swept the project's expired results over an hour ago."""
+    last = _swept.get(project_id)
+    if last is not None and now - last < _SWEEP_EVERY:
+        return False
+    _swept[project_id] = now
+    return True
+
+
 def _store_row(session: Session, row: QueryResult) -> None:
     try:
         with session.begin_nested():
             session.merge(row)
-            # Results nobody asked for within the TTL go, so the cache does not grow for ever.
-            session.execute(
-                delete(QueryResult).where(
-                    QueryResult.project_id == row.project_id,
-                    QueryResult.last_refresh < row.last_refresh - CACHE_TTL,
+            # Results nobody asked for within the TTL go, so the cache does not grow for ever. Now
+            # and then, not on every store: readers already treat expired rows as missing.
+            if _sweep_due(row.project_id, row.last_refresh):
+                session.execute(
+                    delete(QueryResult).where(
+                        QueryResult.project_id == row.project_id,
+                        QueryResult.last_refresh < row.last_refresh - CACHE_TTL,
+                    )
                 )
-            )
             session.flush()
     except IntegrityError:
         # Another request stored the same result first; theirs is as good as ours.

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 from hedgerow.db.types import utcnow
 from hedgerow.domain.jobs.models import Job
 
+# Set on a session that queued a job; a worker pool in this process wakes when it commits.
+JOB_QUEUED = "hedgerow_job_queued"
+
 
 def enqueue_job(
     session: Session,
@@ -20,6 +23,7 @@ def enqueue_job(
     dedupe_key: str | None = None,
 ) -> int:
     """Queue a job; with `dedupe_key`, an identical job still waiting to run is reused."""
+    session.info[JOB_QUEUED] = True
     if dedupe_key is not None:
         waiting = session.scalars(
             select(Job).where(Job.kind == kind, Job.dedupe_key == dedupe_key, Job.status == "queued")

@@ -1,4 +1,4 @@
-"""Turns at writing the metadata store on the ingestion path.
+"""Turns at writing the metadata store, for writers that commit often (the ingestion path).
 
 SQLite has one writer at a time, and a writer that finds the database locked waits in SQLite's
 busy handler, which sleeps in growing steps (up to 100 ms) rather than waking when the lock is
@@ -16,8 +16,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from hedgerow.db.session import engine_of
 
 try:
     import fcntl
@@ -32,8 +33,8 @@ class WriteTurns:
         self._files_lock = threading.Lock()
 
     def _descriptor(self, factory: sessionmaker[Session]) -> int | None:
-        bind = factory.kw.get("bind")
-        if fcntl is None or not isinstance(bind, Engine) or bind.url.get_backend_name() != "sqlite":
+        bind = engine_of(factory)
+        if fcntl is None or bind.url.get_backend_name() != "sqlite":
             return None
         database = bind.url.database
         if not database or database == ":memory:":
@@ -58,5 +59,5 @@ class WriteTurns:
                 fcntl.flock(descriptor, fcntl.LOCK_UN)
 
 
-# Shared by every ingestion-path writer of this process.
+# Shared by every such writer of this process.
 WRITE_TURN = WriteTurns()
