@@ -12,6 +12,9 @@ Measured on the shared 2-vCPU build machine, one `hedgerow serve` (SQLite + Duck
 ingestion applier process, the load generator on the same two cores:
 
     events      ingested/s   floor/s   ratio   notes
+    1,000,000       13,590    27,645     49%   after the review clean-up
+      200,000       12,005    45,425     26%   same code; the floor itself varies run to run
+      200,000       10,184    34,871     29%   same code
     1,000,000       11,873    24,268     49%   + capture queues through a Core transaction
     1,000,000        9,466    21,136     45%   applier process; writes take turns via flock
       200,000       10,122    22,510     45%   applier process
@@ -20,7 +23,9 @@ ingestion applier process, the load generator on the same two cores:
     1,000,000        6,179    22,783     27%   (earlier) one process, capture router mounted first
     (before: persons applied inside each capture request, ~2,700 events/s, 9-32% of the floor)
 
-The target of 25,000 events/s is not met. During a run the two cores are nearly all in use: the
+The target of 25,000 events/s is not met, and the ratio depends on the floor, which on this
+shared machine ranged from 21,000 to 45,000 events/s between runs (its one flush per batch is
+bound by the disk, ours is not). During a run the two cores are nearly all in use: the
 server about 85% of one (HTTP, parsing and queueing each batch: ~4 ms per 100 events; copying
 the outbox into DuckDB: ~2 ms), the applier process about 75% of the other (person lookups,
 changes and writes: ~5 ms per 100 events), the load generator about 20%: about 160 microseconds
