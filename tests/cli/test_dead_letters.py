@@ -13,7 +13,8 @@ from sqlalchemy import insert
 from hedgerow.db.session import make_engine, make_sessionmaker, transaction
 from hedgerow.domain.ingestion.events import CapturedEvent
 from hedgerow.domain.ingestion.models import IngestionDeadLetter, IngestionQueue
-from hedgerow.domain.ingestion.queue import decode_batch, encode_batch, list_dead_letters, queued_batches
+from hedgerow.domain.ingestion.batch_format import encode_batch
+from hedgerow.domain.ingestion.queue import decode_queued, list_dead_letters, queued_batches
 from hedgerow.domain.ingestion.service import apply_queued
 from tests.support import hedgerow_cli
 
@@ -64,4 +65,4 @@ def test_dead_letters_are_listed_and_replayed_whole(env: dict[str, str]) -> None
     # What comes back is the batch as it was set aside.
     with factory() as session:
         [(queue_id, payload)] = session.query(IngestionQueue.id, IngestionQueue.payload).all()
-    assert [e.uuid for e in decode_batch(queue_id, project_id, payload).events] == [e.uuid for e in events]
+    assert [e.uuid for e in decode_queued(queue_id, project_id, payload).events] == [e.uuid for e in events]

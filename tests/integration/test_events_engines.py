@@ -11,9 +11,11 @@ import pytest
 
 from hedgerow.db.session import make_engine, make_sessionmaker, transaction
 from hedgerow.domain.ingestion.event_listing import EventQuery, list_events
-from hedgerow.domain.ingestion.outbox import drain_once, pending_entries, write_outbox
+from hedgerow.domain.ingestion.batch_format import encode_batch
+from hedgerow.domain.ingestion.events import CapturedEvent
+from hedgerow.domain.ingestion.outbox import AppliedBatch, drain_once, pending_entries, write_outbox
 from hedgerow.domain.projects import service as projects
-from hedgerow.store.base import AnalyticsStore, DistinctIdVersion, EventRow, PersonVersion
+from hedgerow.store.base import AnalyticsStore, DistinctIdVersion, PersonVersion
 from tests.stores.engines import ENGINES, open_test_store
 
 PERSON = "246f7a43-5507-564f-b687-793ee3c2dd79"
@@ -28,11 +30,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnalyticsS
         opened.close()
 
 
-def _event(i: int, name: str, distinct_id: str) -> EventRow:
+def _event(i: int, name: str, distinct_id: str) -> CapturedEvent:
     stamp = datetime(2026, 4, 1 + i, 9, 30, tzinfo=UTC)
-    return EventRow(
-        f"0190a6f4-0000-7000-8000-00000000000{i}", 1, name, distinct_id, PERSON, f'{{"i":{i}}}', stamp, stamp
-    )
+    return CapturedEvent(f"0190a6f4-0000-7000-8000-00000000000{i}", name, distinct_id, {"i": i}, stamp)
+
+
+def _applied(events: list[CapturedEvent]) -> AppliedBatch:
+    return AppliedBatch(encode_batch(events, datetime(2026, 4, 10, tzinfo=UTC)), [PERSON] * len(events))
 
 
 def test_outbox_replay_and_listing(database_url: str, store: AnalyticsStore) -> None:
@@ -46,12 +50,12 @@ def test_outbox_replay_and_listing(database_url: str, store: AnalyticsStore) -> 
         write_outbox(
             session,
             project_id=1,
-            events=events,
+            batches=[_applied(events)],
             persons=[person],
             distinct_ids=[DistinctIdVersion(1, "a", PERSON, 0), DistinctIdVersion(1, "b", PERSON, 0)],
         )
         # The same batch again, as a crash between the store write and the delete would replay it.
-        write_outbox(session, project_id=1, events=events[:2])
+        write_outbox(session, project_id=1, batches=[_applied(events[:2])])
     assert pending_entries(factory) == 2
     assert drain_once(factory, store) == 2
     assert pending_entries(factory) == 0

@@ -16,13 +16,13 @@ from hedgerow.db.session import make_engine, make_sessionmaker, transaction
 from hedgerow.domain.ingestion.events import CaptureContext, CapturedEvent, parse_capture
 from hedgerow.domain.ingestion.models import IngestionDeadLetter, IngestionQueue
 from hedgerow.domain.ingestion.outbox import drain_once, pending_entries
-from hedgerow.domain.ingestion.queue import decode_batch, list_dead_letters, queued_batches
+from hedgerow.domain.ingestion.queue import decode_queued, list_dead_letters, queued_batches
 from hedgerow.domain.ingestion.service import accept_capture, apply_queued
 from hedgerow.domain.persons.identity import person_uuid
 from hedgerow.domain.persons.ingest import PersonProcessor
 from hedgerow.domain.persons.models import Person, PersonDistinctId
 from hedgerow.domain.projects import service as projects
-from hedgerow.store.base import AnalyticsStore, CompiledQuery, EventRow, PersonVersion
+from hedgerow.store.base import AnalyticsStore, CompiledQuery, EventColumns, PersonVersion
 from hedgerow.store.factory import open_store
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
@@ -159,9 +159,9 @@ class CrashingStore:
     def append_distinct_id_versions(self, rows: Sequence[Any]) -> None:
         self.store.append_distinct_id_versions(rows)
 
-    def append_events(self, rows: Sequence[EventRow]) -> None:
+    def append_event_columns(self, columns: EventColumns) -> None:
         if self.after:
-            self.store.append_events(rows)
+            self.store.append_event_columns(columns)
         raise OSError("simulated crash")
 
 
@@ -231,7 +231,7 @@ def test_a_batch_that_cannot_be_applied_is_set_aside_and_the_rest_flow(
     # The batch set aside is kept whole, with every event it carried.
     with factory() as session:
         payload = session.scalars(select(IngestionDeadLetter.payload)).one()
-    assert [e.uuid[-1] for e in decode_batch(poison_id, 1, payload).events] == ["2", "3"]
+    assert [e.uuid[-1] for e in decode_queued(poison_id, 1, payload).events] == ["2", "3"]
 
 
 def test_integers_beyond_64_bits_are_applied_exactly(

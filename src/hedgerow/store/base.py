@@ -56,8 +56,8 @@ and once on chDB (ClickHouse in-process; one chDB store per process at a time).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 
@@ -71,6 +71,76 @@ class EventRow:
     properties: str  # JSON text
     timestamp: datetime  # UTC
     created_at: datetime  # UTC, when the server received it
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def to_micros(value: datetime) -> int:
+    """An aware datetime as integer microseconds since the Unix epoch (exact)."""
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+@dataclass
+class EventColumns:
+    """Events column by column, timestamps as microseconds since the epoch (UTC): how ingestion
+    hands them to a store, so a large batch is never turned into one object per row."""
+
+    uuid: list[str] = field(default_factory=list)
+    project_id: list[int] = field(default_factory=list)
+    event: list[str] = field(default_factory=list)
+    distinct_id: list[str] = field(default_factory=list)
+    person_id: list[str] = field(default_factory=list)
+    properties: list[str] = field(default_factory=list)  # JSON text
+    timestamp: list[int] = field(default_factory=list)
+    created_at: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.uuid)
+
+    def extend(self, other: EventColumns) -> None:
+        self.uuid += other.uuid
+        self.project_id += other.project_id
+        self.event += other.event
+        self.distinct_id += other.distinct_id
+        self.person_id += other.person_id
+        self.properties += other.properties
+        self.timestamp += other.timestamp
+        self.created_at += other.created_at
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[EventRow]) -> EventColumns:
+        return cls(
+            [r.uuid for r in rows],
+            [r.project_id for r in rows],
+            [r.event for r in rows],
+            [r.distinct_id for r in rows],
+            [r.person_id for r in rows],
+            [r.properties for r in rows],
+            [to_micros(r.timestamp) for r in rows],
+            [to_micros(r.created_at) for r in rows],
+        )
+
+    def rows(self) -> list[EventRow]:
+        return [
+            EventRow(u, p, e, d, pid, props, from_micros(ts), from_micros(ca))
+            for u, p, e, d, pid, props, ts, ca in zip(
+                self.uuid,
+                self.project_id,
+                self.event,
+                self.distinct_id,
+                self.person_id,
+                self.properties,
+                self.timestamp,
+                self.created_at,
+                strict=True,
+            )
+        ]
 
 
 @dataclass(frozen=True)
@@ -134,6 +204,9 @@ class AnalyticsStore(Protocol):
 
     def append_events(self, rows: Sequence[EventRow]) -> None:
         """Append events in one batched write; duplicates by uuid are ignored by readers."""
+
+    def append_event_columns(self, columns: EventColumns) -> None:
+        """`append_events` for events already in columns (ingestion's form)."""
 
     def append_person_versions(self, rows: Sequence[PersonVersion]) -> None: ...
 

@@ -13,6 +13,7 @@ from typing import Any
 from hedgerow.store.base import (
     CompiledQuery,
     DistinctIdVersion,
+    EventColumns,
     EventRow,
     MembersWritten,
     PersonVersion,
@@ -83,6 +84,9 @@ class ClickHouseStore:
                     for r in rows
                 ],
             )
+
+    def append_event_columns(self, columns: EventColumns) -> None:
+        self.append_events(columns.rows())
 
     def append_person_versions(self, rows: Sequence[PersonVersion]) -> None:
         if rows:

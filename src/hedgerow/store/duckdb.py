@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from hedgerow.store.base import (
     CompiledQuery,
     DistinctIdVersion,
+    EventColumns,
     EventRow,
     MembersWritten,
     PersonVersion,
@@ -136,18 +137,22 @@ class DuckDBStore:
         self._writer.submit_batch(insert_sql, table, partial(_insert_tables, insert_sql))
 
     def append_events(self, rows: Sequence[EventRow]) -> None:
-        if not rows:
+        self.append_event_columns(EventColumns.from_rows(rows))
+
+    def append_event_columns(self, columns: EventColumns) -> None:
+        if not len(columns):
             return
+        # Arrow converts each list in C; timestamps are already integers in the column's unit.
         table = pa.table(
             [
-                [r.uuid for r in rows],
-                [r.project_id for r in rows],
-                [r.event for r in rows],
-                [r.distinct_id for r in rows],
-                [r.person_id for r in rows],
-                [r.properties for r in rows],
-                [r.timestamp for r in rows],
-                [r.created_at for r in rows],
+                pa.array(columns.uuid, pa.string()),
+                pa.array(columns.project_id, pa.int64()),
+                pa.array(columns.event, pa.string()),
+                pa.array(columns.distinct_id, pa.string()),
+                pa.array(columns.person_id, pa.string()),
+                pa.array(columns.properties, pa.string()),
+                pa.array(columns.timestamp, pa.int64()).cast(_TS),
+                pa.array(columns.created_at, pa.int64()).cast(_TS),
             ],
             schema=_EVENTS_SCHEMA,
         )

@@ -6,6 +6,7 @@ person/distinct-id rows carry versions (readers keep the highest).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,8 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.db.session import transaction
 from hedgerow.db.write_turns import WRITE_TURN
+from hedgerow.domain.ingestion.batch_format import decode_batch
 from hedgerow.domain.ingestion.models import IngestionOutbox
-from hedgerow.store.base import AnalyticsStore, DistinctIdVersion, EventRow, PersonVersion
+from hedgerow.store.base import AnalyticsStore, DistinctIdVersion, EventColumns, EventRow, PersonVersion
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -34,51 +36,93 @@ def _read_datetime(value: int | str) -> datetime:
 @dataclass
 class OutboxEntry:
     project_id: int
-    events: list[EventRow]
+    events: EventColumns
     persons: list[PersonVersion]
     distinct_ids: list[DistinctIdVersion]
 
 
+@dataclass(frozen=True)
+class AppliedBatch:
+    """A queued batch's payload (batch_format) with the person id of each of its events."""
+
+    payload: bytes
+    person_ids: list[str]
+
+
+# An entry: this byte, the header's length (4 bytes, big-endian), the header (orjson: each
+# batch's payload length and person ids, the person and distinct-id versions), then the
+# batches' payloads exactly as capture stored them. Entries of earlier versions are one JSON
+# object (first byte `{`), events as rows.
+_FRAMED = b"2"
+_LENGTH = struct.Struct(">I")
+
+
 def encode_entry(
-    events: Sequence[EventRow], persons: Sequence[PersonVersion], distinct_ids: Sequence[DistinctIdVersion]
+    batches: Sequence[AppliedBatch],
+    persons: Sequence[PersonVersion],
+    distinct_ids: Sequence[DistinctIdVersion],
 ) -> bytes:
-    return orjson.dumps(
+    header = orjson.dumps(
         {
-            "e": [
-                [
-                    e.uuid,
-                    e.event,
-                    e.distinct_id,
-                    e.person_id,
-                    e.properties,
-                    e.timestamp,
-                    e.created_at,
-                ]
-                for e in events
-            ],
+            "b": [[len(b.payload), b.person_ids] for b in batches],
             "p": [
                 [p.id, p.properties, p.is_identified, p.created_at, p.version, p.is_deleted] for p in persons
             ],
             "d": [[d.distinct_id, d.person_id, d.version, d.is_deleted] for d in distinct_ids],
         }
     )
+    return b"".join([_FRAMED, _LENGTH.pack(len(header)), header, *(b.payload for b in batches)])
+
+
+def event_columns(project_id: int, batches: Sequence[AppliedBatch]) -> EventColumns:
+    columns = EventColumns()
+    for applied in batches:
+        batch, _ = decode_batch(applied.payload)
+        columns.extend(batch.event_columns(project_id, applied.person_ids))
+    return columns
 
 
 def decode_entry(project_id: int, payload: bytes) -> OutboxEntry:
-    data: dict[str, Any] = orjson.loads(payload)
+    if payload[:1] != _FRAMED:
+        return _decode_rows_entry(project_id, payload)
+    (length,) = _LENGTH.unpack_from(payload, 1)
+    offset = 1 + _LENGTH.size
+    header: dict[str, Any] = orjson.loads(payload[offset : offset + length])
+    offset += length
+    batches: list[AppliedBatch] = []
+    for size, person_ids in header["b"]:
+        batches.append(AppliedBatch(payload[offset : offset + size], person_ids))
+        offset += size
     return OutboxEntry(
         project_id=project_id,
-        events=[
-            EventRow(u, project_id, ev, did, pid, props, _read_datetime(ts), _read_datetime(ca))
-            for u, ev, did, pid, props, ts, ca in data["e"]
-        ],
-        persons=[
-            PersonVersion(project_id, pid, props, ident, _read_datetime(ca), ver, deleted)
-            for pid, props, ident, ca, ver, deleted in data["p"]
-        ],
-        distinct_ids=[
-            DistinctIdVersion(project_id, did, pid, ver, deleted) for did, pid, ver, deleted in data["d"]
-        ],
+        events=event_columns(project_id, batches),
+        persons=_person_versions(project_id, header["p"]),
+        distinct_ids=_distinct_id_versions(project_id, header["d"]),
+    )
+
+
+def _person_versions(project_id: int, rows: list[list[Any]]) -> list[PersonVersion]:
+    return [
+        PersonVersion(project_id, pid, props, ident, _read_datetime(ca), ver, deleted)
+        for pid, props, ident, ca, ver, deleted in rows
+    ]
+
+
+def _distinct_id_versions(project_id: int, rows: list[list[Any]]) -> list[DistinctIdVersion]:
+    return [DistinctIdVersion(project_id, did, pid, ver, deleted) for did, pid, ver, deleted in rows]
+
+
+def _decode_rows_entry(project_id: int, payload: bytes) -> OutboxEntry:
+    data: dict[str, Any] = orjson.loads(payload)
+    rows = [
+        EventRow(u, project_id, ev, did, pid, props, _read_datetime(ts), _read_datetime(ca))
+        for u, ev, did, pid, props, ts, ca in data["e"]
+    ]
+    return OutboxEntry(
+        project_id=project_id,
+        events=EventColumns.from_rows(rows),
+        persons=_person_versions(project_id, data["p"]),
+        distinct_ids=_distinct_id_versions(project_id, data["d"]),
     )
 
 
@@ -86,12 +130,12 @@ def write_outbox(
     session: Session,
     *,
     project_id: int,
-    events: Sequence[EventRow] = (),
+    batches: Sequence[AppliedBatch] = (),
     persons: Sequence[PersonVersion] = (),
     distinct_ids: Sequence[DistinctIdVersion] = (),
 ) -> int | None:
     """Add an entry in `session`'s transaction; returns its id (None when there is nothing)."""
-    if not (events or persons or distinct_ids):
+    if not (batches or persons or distinct_ids):
         return None
     entry_id = (
         session.connection()
@@ -99,8 +143,8 @@ def write_outbox(
             insert(IngestionOutbox)
             .values(
                 project_id=project_id,
-                event_count=len(events),
-                payload=encode_entry(events, persons, distinct_ids),
+                event_count=sum(len(b.person_ids) for b in batches),
+                payload=encode_entry(batches, persons, distinct_ids),
             )
             .returning(IngestionOutbox.id)
         )
@@ -120,13 +164,15 @@ class WrittenEntry:
 def _append(store: AnalyticsStore, entries: Sequence[OutboxEntry]) -> None:
     persons = [p for e in entries for p in e.persons]
     distinct_ids = [d for e in entries for d in e.distinct_ids]
-    events = [r for e in entries for r in e.events]
+    events = EventColumns()
+    for entry in entries:
+        events.extend(entry.events)
     if persons:
         store.append_person_versions(persons)
     if distinct_ids:
         store.append_distinct_id_versions(distinct_ids)
-    if events:
-        store.append_events(events)
+    if len(events):
+        store.append_event_columns(events)
 
 
 def copy_written(

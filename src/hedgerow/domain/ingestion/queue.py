@@ -4,26 +4,21 @@ replicator to apply their person changes and copy them into the analytics store.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-import orjson
 from sqlalchemy import Connection, Table, delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hedgerow.domain.ingestion.batch_format import StoredBatch, decode_batch, encode_batch
 from hedgerow.domain.ingestion.events import CapturedEvent
 from hedgerow.domain.ingestion.models import IngestionDeadLetter, IngestionQueue
+from hedgerow.store.base import from_micros
 
 QUEUE: Table = IngestionQueue.__table__  # type: ignore[assignment]
 DEAD_LETTERS: Table = IngestionDeadLetter.__table__  # type: ignore[assignment]
-# The first byte names the codec: orjson normally; the standard library when a property holds an
-# integer beyond 64 bits, which orjson can neither write nor read back exactly.
 _INSERT = insert(QUEUE)  # built once: this runs on every capture request
-_ORJSON = b"o"
-_STDLIB = b"j"
 
 
 class UnappliableBatches(Exception):
@@ -39,39 +34,21 @@ class UnappliableBatches(Exception):
 class QueuedBatch:
     id: int
     project_id: int
-    received_at: datetime
-    events: list[CapturedEvent]
+    batch: StoredBatch
+    payload: bytes  # `batch` encoded (batch_format), as the outbox passes it on
+
+    @property
+    def received_at(self) -> datetime:
+        return from_micros(self.batch.received_at)
+
+    @property
+    def events(self) -> list[CapturedEvent]:
+        return self.batch.person_events()
 
 
-def encode_batch(events: Sequence[CapturedEvent], received_at: datetime) -> bytes:
-    # Datetimes as ISO 8601 with their UTC offset: orjson writes them natively, and
-    # `datetime.fromisoformat` reads them back exactly, both far cheaper than arithmetic.
-    data = {
-        "n": received_at,
-        "e": [[e.uuid, e.event, e.distinct_id, e.properties, e.timestamp] for e in events],
-    }
-    try:
-        return _ORJSON + orjson.dumps(data)
-    except TypeError:
-        return _STDLIB + json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=_iso).encode()
-
-
-def _iso(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def decode_batch(queue_id: int, project_id: int, payload: bytes) -> QueuedBatch:
-    body = payload[1:]
-    data: dict[str, Any] = orjson.loads(body) if payload[:1] == _ORJSON else json.loads(body)
-    parse = datetime.fromisoformat
-    return QueuedBatch(
-        queue_id,
-        project_id,
-        parse(data["n"]),
-        [CapturedEvent(u, ev, did, props, parse(ts)) for u, ev, did, props, ts in data["e"]],
-    )
+def decode_queued(queue_id: int, project_id: int, payload: bytes) -> QueuedBatch:
+    batch, current = decode_batch(payload)
+    return QueuedBatch(queue_id, project_id, batch, current)
 
 
 def enqueue_batch(
@@ -122,7 +99,7 @@ def peek_batches(session: Session, limit: int) -> list[QueuedBatch]:
     batches: list[QueuedBatch] = []
     for queue_id, project_id, payload in rows:
         try:
-            batches.append(decode_batch(queue_id, project_id, payload))
+            batches.append(decode_queued(queue_id, project_id, payload))
         except (ValueError, KeyError, TypeError) as exc:  # a payload this version cannot read
             raise UnappliableBatches([queue_id], exc) from exc
     return batches

@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.db.session import engine_of, transaction
 from hedgerow.db.write_turns import WRITE_TURN
+from hedgerow.domain.ingestion.batch_format import encode_batch
 from hedgerow.domain.ingestion.errors import IngestKeyUnknown
 from hedgerow.domain.ingestion.events import CaptureBatch, CapturedEvent
-from hedgerow.domain.ingestion.outbox import OutboxEntry, WrittenEntry, write_outbox
+from hedgerow.domain.ingestion.outbox import AppliedBatch, OutboxEntry, WrittenEntry, write_outbox
 from hedgerow.domain.ingestion.queue import (
     ClaimConflict,
     QueuedBatch,
@@ -39,9 +40,8 @@ from hedgerow.domain.ingestion.queue import (
 )
 from hedgerow.domain.persons.batch import PersonBatch, StalePersons
 from hedgerow.domain.persons.ingest import PersonProcessor
-from hedgerow.domain.persons.json_text import dumps_text
 from hedgerow.domain.projects.service import get_project_by_token
-from hedgerow.store.base import EventRow
+from hedgerow.store.base import EventColumns
 
 log = logging.getLogger("hedgerow.ingestion")
 
@@ -72,39 +72,20 @@ def _project_for_token(factory: sessionmaker[Session], token: str) -> int:
 
 
 def resolve_events(
-    session: Session, project_id: int, batches: Sequence[tuple[Sequence[CapturedEvent], datetime]]
-) -> tuple[list[EventRow], PersonBatch]:
+    session: Session, project_id: int, batches: Sequence[Sequence[CapturedEvent]]
+) -> tuple[list[list[str]], PersonBatch]:
     """Work out the batches' person changes in order, in memory (reading through `session`).
 
-    Returns the event rows (with their person ids; a uuid repeated across the batches is kept
-    once) and the changed persons, which `PersonBatch.flush` writes.
+    Returns the person id of every event, batch by batch, and the changed persons, which
+    `PersonBatch.flush` writes.
     """
     batch = PersonBatch(session, project_id)
     processor = PersonProcessor(batch)
-    processor.preload([e for events, _ in batches for e in events])
-    rows: list[EventRow] = []
-    seen: set[str] = set()
-    for events, received_at in batches:
-        for event in events:
-            person_id = processor.process(event)
-            if event.uuid in seen:
-                continue
-            seen.add(event.uuid)
-            rows.append(
-                EventRow(
-                    event.uuid,
-                    project_id,
-                    event.event,
-                    event.distinct_id,
-                    person_id,
-                    dumps_text(event.properties),
-                    event.timestamp,
-                    received_at,
-                )
-            )
+    processor.preload([e for events in batches for e in events])
+    person_ids = [[processor.process(event) for event in events] for events in batches]
     for warning in processor.warnings:
         log.warning("ingestion warning for project %s: %s", project_id, warning)
-    return rows, batch
+    return person_ids, batch
 
 
 def ingest_events(
@@ -114,17 +95,17 @@ def ingest_events(
     transaction (the persons API's property edits). Returns the number of events queued."""
     # Not while this process applies a group: that would find these persons changed under it.
     with PERSON_WRITES:
-        rows, persons = resolve_events(session, project_id, [(events, now)])
+        [person_ids], persons = resolve_events(session, project_id, [events])
         changes = persons.flush()
     persons.forget_written()  # the caller commits (or not) later
     write_outbox(
         session,
         project_id=project_id,
-        events=rows,
+        batches=[AppliedBatch(encode_batch(events, now), person_ids)],
         persons=changes.persons,
         distinct_ids=changes.distinct_ids,
     )
-    return len(rows)
+    return len(events)
 
 
 def _retrying(action: Any) -> Any:
@@ -180,13 +161,11 @@ def apply_queued(
             by_project: dict[int, list[QueuedBatch]] = {}
             for queued in claimed:
                 by_project.setdefault(queued.project_id, []).append(queued)
-            resolved: list[tuple[int, list[EventRow], PersonBatch]] = []
+            resolved: list[tuple[int, list[QueuedBatch], list[list[str]], PersonBatch]] = []
             try:
                 for project_id, batches in by_project.items():
-                    rows, persons = resolve_events(
-                        session, project_id, [(b.events, b.received_at) for b in batches]
-                    )
-                    resolved.append((project_id, rows, persons))
+                    person_ids, persons = resolve_events(session, project_id, [b.events for b in batches])
+                    resolved.append((project_id, batches, person_ids, persons))
             except SQLAlchemyError:
                 raise
             except Exception as exc:
@@ -195,25 +174,31 @@ def apply_queued(
             # The write phase: short, and the only part that holds the write turn.
             with WRITE_TURN(factory):
                 take_batches(session, [b.id for b in claimed])
-                for project_id, rows, persons in resolved:
+                for project_id, batches, person_ids, persons in resolved:
                     try:
                         changes = persons.flush()
                     except (SQLAlchemyError, StalePersons):
                         raise
                     except Exception as exc:
                         raise UnappliableBatches([b.id for b in claimed], exc) from exc
+                    applied = [
+                        AppliedBatch(b.payload, ids) for b, ids in zip(batches, person_ids, strict=True)
+                    ]
                     entry_id = write_outbox(
                         session,
                         project_id=project_id,
-                        events=rows,
+                        batches=applied,
                         persons=changes.persons,
                         distinct_ids=changes.distinct_ids,
                     )
-                    if entry_id is not None:
-                        entry = OutboxEntry(project_id, rows, changes.persons, changes.distinct_ids)
+                    if entry_id is not None and written is not None:
+                        columns = EventColumns()
+                        for queued, ids in zip(batches, person_ids, strict=True):
+                            columns.extend(queued.batch.event_columns(project_id, ids))
+                        entry = OutboxEntry(project_id, columns, changes.persons, changes.distinct_ids)
                         entries.append(WrittenEntry(entry_id, entry))
                 session.commit()
-            for _, _, persons in resolved:
+            for *_, persons in resolved:
                 persons.cache_committed()
             if written is not None:
                 written.extend(entries)

@@ -176,3 +176,26 @@ def initial_properties(update: PersonUpdate, extra: Iterable[tuple[str, Any]] = 
     properties = {**update.set_once, **update.set}
     properties.update(extra)
     return properties
+
+
+# Every event property that person processing reads (`person_update_for`, merges, personless
+# events). Capture keeps just these beside the stored properties text, so applying a batch to
+# persons never parses or copies the rest.
+PERSON_INPUT_KEYS = frozenset(
+    {
+        "$set",
+        "$set_once",
+        "$unset",
+        "$is_server",
+        "$os_name",
+        "$anon_distinct_id",
+        "alias",
+        "$process_person_profile",
+        *PERSON_COPIED_KEYS,
+    }
+)
+
+
+def person_inputs(properties: dict[str, Any]) -> dict[str, Any]:
+    """The part of an event's properties that can change a person (see PERSON_INPUT_KEYS)."""
+    return {key: properties[key] for key in PERSON_INPUT_KEYS.intersection(properties)}
