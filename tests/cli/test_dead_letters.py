@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import insert
 
 from hedgerow.db.session import make_engine, make_sessionmaker, transaction
+from hedgerow.domain.ingestion.batch_format import encode_batch
 from hedgerow.domain.ingestion.events import CapturedEvent
 from hedgerow.domain.ingestion.models import IngestionDeadLetter, IngestionQueue
-from hedgerow.domain.ingestion.batch_format import encode_batch
 from hedgerow.domain.ingestion.queue import decode_queued, list_dead_letters, queued_batches
 from hedgerow.domain.ingestion.service import apply_queued
 from tests.support import hedgerow_cli

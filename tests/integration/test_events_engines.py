@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from hedgerow.db.session import make_engine, make_sessionmaker, transaction
-from hedgerow.domain.ingestion.event_listing import EventQuery, list_events
 from hedgerow.domain.ingestion.batch_format import encode_batch
+from hedgerow.domain.ingestion.event_listing import EventQuery, list_events
 from hedgerow.domain.ingestion.events import CapturedEvent
 from hedgerow.domain.ingestion.outbox import AppliedBatch, drain_once, pending_entries, write_outbox
 from hedgerow.domain.projects import service as projects

@@ -8,16 +8,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.db.session import make_engine, make_sessionmaker, transaction
+from hedgerow.domain.ingestion import service
 from hedgerow.domain.ingestion.events import CaptureContext, CapturedEvent, parse_capture
-from hedgerow.domain.ingestion.models import IngestionDeadLetter, IngestionQueue
+from hedgerow.domain.ingestion.models import IngestionDeadLetter, IngestionOutbox, IngestionQueue
 from hedgerow.domain.ingestion.outbox import drain_once, pending_entries
 from hedgerow.domain.ingestion.queue import decode_queued, list_dead_letters, queued_batches
 from hedgerow.domain.ingestion.service import accept_capture, apply_queued
+from hedgerow.domain.persons.identities import IdentityMemory, read_generation
 from hedgerow.domain.persons.identity import person_uuid
 from hedgerow.domain.persons.ingest import PersonProcessor
 from hedgerow.domain.persons.models import Person, PersonDistinctId
@@ -248,3 +251,116 @@ def test_integers_beyond_64_bits_are_applied_exactly(
     [(person_json,)] = store.query(CompiledQuery("SELECT properties FROM persons_latest", {}))
     [(event_json,)] = store.query(CompiledQuery("SELECT properties FROM events", {}))
     assert f'"big":{big}' in person_json and f'"n":{big}' in event_json
+
+
+def _split_misses(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Records, per lookup, the distinct ids the identity memory could not answer."""
+    misses: list[list[str]] = []
+    split = IdentityMemory.split
+
+    def recording(self: IdentityMemory, *args: Any) -> Any:
+        hits, missing = split(self, *args)
+        misses.append(list(missing))
+        return hits, missing
+
+    monkeypatch.setattr(IdentityMemory, "split", recording)
+    return misses
+
+
+def test_the_next_group_reads_only_distinct_ids_it_has_not_seen(
+    factory: sessionmaker[Session], store: AnalyticsStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    misses = _split_misses(monkeypatch)
+    _capture(factory, _event(1, "anon", **{"$set": {"plan": "free"}}), _event(2, "other"))
+    assert apply_queued(factory, max_batches=100) == 1
+    _capture(factory, _event(3, "anon", **{"$set": {"plan": "pro"}}), _event(4, "new"))
+    assert apply_queued(factory, max_batches=100) == 1
+    assert misses == [["anon", "other"], ["new"]]
+    assert drain_once(factory, store) == 2
+    plans = {ids[0]: properties.get("plan") for _, properties, _, ids in _persons(factory)}
+    assert plans == {"anon": "pro", "other": None, "new": None}
+
+
+def test_a_change_made_elsewhere_is_never_hidden_by_what_the_applier_remembers(
+    factory: sessionmaker[Session], store: AnalyticsStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _capture(factory, _event(1, "anon", **{"$set": {"plan": "free"}}), _event(2, "other"))
+    assert apply_queued(factory, max_batches=100) == 1
+    # Another writer moves "anon" to the other person after the next group has read it from
+    # memory and before it writes: the write re-checks, starts over and sees the move.
+    _capture(factory, _event(3, "anon", **{"$set": {"plan": "team"}}))
+    real_take = service.take_batches
+    moved: list[bool] = []
+
+    def take_after_outside_write(session: Session, queue_ids: list[int]) -> None:
+        if not moved:
+            moved.append(True)
+            with transaction(factory) as other:
+                other.execute(
+                    update(PersonDistinctId)
+                    .where(PersonDistinctId.distinct_id == "anon")
+                    .values(
+                        person_id=select(PersonDistinctId.person_id)
+                        .where(PersonDistinctId.distinct_id == "other")
+                        .scalar_subquery(),
+                        version=PersonDistinctId.version + 1,
+                    )
+                )
+        real_take(session, queue_ids)
+
+    monkeypatch.setattr(service, "take_batches", take_after_outside_write)
+    assert apply_queued(factory, max_batches=100) == 1
+    [(uuid, properties, _, ids)] = _persons(factory)
+    assert (uuid, ids, properties["plan"]) == (person_uuid(1, "other"), ["anon", "other"], "team")
+    assert drain_once(factory, store) == 2
+    [(person_id,)] = _stored(store, "SELECT person_id FROM events WHERE uuid::VARCHAR LIKE '%3'")
+    assert str(person_id) == person_uuid(1, "other")
+
+
+def test_triggers_count_every_change_to_persons_whoever_makes_it(factory: sessionmaker[Session]) -> None:
+    with factory() as session:
+        before = read_generation(session)
+    _capture(factory, _event(1, "anon"))
+    assert apply_queued(factory, max_batches=100) == 1
+    with factory() as session:
+        applied = read_generation(session)
+    with transaction(factory) as session:
+        session.execute(update(Person).values(version=Person.version + 1))
+    with factory() as session:
+        edited = read_generation(session)
+    assert before.instance == applied.instance == edited.instance
+    assert before.value < applied.value < edited.value
+
+
+def test_batches_and_outbox_entries_of_the_earlier_row_format_still_apply(
+    factory: sessionmaker[Session], store: AnalyticsStore
+) -> None:
+    # What earlier versions wrote: a queued batch and an outbox entry, one JSON row per event.
+    queued = b"o" + orjson.dumps(
+        {
+            "n": NOW,
+            "e": [
+                ["0190a6f4-0000-7000-8000-000000000001", "$pageview", "anon", {"$set": {"plan": "pro"}}, NOW]
+            ],
+        }
+    )
+    entry = orjson.dumps(
+        {
+            "e": [["0190a6f4-0000-7000-8000-000000000002", "old", "x", ANON_PERSON, '{"k":1}', NOW, NOW]],
+            "p": [],
+            "d": [],
+        }
+    )
+    with transaction(factory) as session:
+        session.add(IngestionQueue(project_id=1, event_count=1, payload=queued, created_at=NOW))
+        session.add(IngestionOutbox(project_id=1, event_count=1, payload=entry))
+    assert apply_queued(factory, max_batches=100) == 1
+    assert drain_once(factory, store) == 2
+    [(_, properties, _, ids)] = _persons(factory)
+    assert (properties["plan"], ids) == ("pro", ["anon"])
+    stored = _stored(store, "SELECT uuid, event, person_id, properties FROM events ORDER BY uuid")
+    assert [(e[0][-1], e[1], str(e[2])) for e in stored] == [
+        ("1", "$pageview", ANON_PERSON),
+        ("2", "old", ANON_PERSON),
+    ]
+    assert stored[1][3] == '{"k":1}'

@@ -39,6 +39,7 @@ from hedgerow.domain.ingestion.queue import (
     take_batches,
 )
 from hedgerow.domain.persons.batch import PersonBatch, StalePersons
+from hedgerow.domain.persons.identities import Generation, IdentityMemory, identity_memory, read_generation
 from hedgerow.domain.persons.ingest import PersonProcessor
 from hedgerow.domain.projects.service import get_project_by_token
 from hedgerow.store.base import EventColumns
@@ -72,14 +73,19 @@ def _project_for_token(factory: sessionmaker[Session], token: str) -> int:
 
 
 def resolve_events(
-    session: Session, project_id: int, batches: Sequence[Sequence[CapturedEvent]]
+    session: Session,
+    project_id: int,
+    batches: Sequence[Sequence[CapturedEvent]],
+    *,
+    remembered: tuple[IdentityMemory, Generation] | None = None,
 ) -> tuple[list[list[str]], PersonBatch]:
-    """Work out the batches' person changes in order, in memory (reading through `session`).
+    """Work out the batches' person changes in order, in memory (reading through `session`, and
+    with `remembered`, through what this process remembers at that generation).
 
     Returns the person id of every event, batch by batch, and the changed persons, which
     `PersonBatch.flush` writes.
     """
-    batch = PersonBatch(session, project_id)
+    batch = PersonBatch(session, project_id, remembered=remembered)
     processor = PersonProcessor(batch)
     processor.preload([e for events in batches for e in events])
     person_ids = [[processor.process(event) for event in events] for events in batches]
@@ -155,6 +161,8 @@ def apply_queued(
 
     def apply() -> int:
         with PERSON_WRITES, factory() as session:
+            memory = identity_memory(session.get_bind())
+            generation = read_generation(session)
             claimed = peek_batches(session, max_batches)
             if not claimed:
                 return 0
@@ -164,7 +172,9 @@ def apply_queued(
             resolved: list[tuple[int, list[QueuedBatch], list[list[str]], PersonBatch]] = []
             try:
                 for project_id, batches in by_project.items():
-                    person_ids, persons = resolve_events(session, project_id, [b.events for b in batches])
+                    person_ids, persons = resolve_events(
+                        session, project_id, [b.events for b in batches], remembered=(memory, generation)
+                    )
                     resolved.append((project_id, batches, person_ids, persons))
             except SQLAlchemyError:
                 raise
@@ -174,6 +184,10 @@ def apply_queued(
             # The write phase: short, and the only part that holds the write turn.
             with WRITE_TURN(factory):
                 take_batches(session, [b.id for b in claimed])
+                # After the first write of the transaction: from here on no other writer can
+                # commit before this one (SQLite's write lock; PostgreSQL's lock on the row).
+                if read_generation(session, lock=True) != generation:
+                    raise StalePersons("persons changed elsewhere since this group read them")
                 for project_id, batches, person_ids, persons in resolved:
                     try:
                         changes = persons.flush()
@@ -197,9 +211,11 @@ def apply_queued(
                             columns.extend(queued.batch.event_columns(project_id, ids))
                         entry = OutboxEntry(project_id, columns, changes.persons, changes.distinct_ids)
                         entries.append(WrittenEntry(entry_id, entry))
+                written_generation = read_generation(session)
                 session.commit()
-            for *_, persons in resolved:
+            for project_id, *_, persons in resolved:
                 persons.cache_committed()
+                memory.remember(written_generation, project_id, persons.identity_rows())
             if written is not None:
                 written.extend(entries)
             return len(claimed)

@@ -13,6 +13,7 @@ from sqlalchemy import Table, Text, bindparam, cast, delete, insert, select, tup
 from sqlalchemy.orm import Session
 
 from hedgerow.domain.persons.cache import PERSON_PROPERTIES
+from hedgerow.domain.persons.identities import Generation, IdentityMemory, IdentityRow
 from hedgerow.domain.persons.json_text import dumps_text, loads_exact
 from hedgerow.domain.persons.models import Person, PersonDistinctId, PersonReplicaTombstone
 from hedgerow.store.base import DistinctIdVersion, PersonVersion
@@ -65,9 +66,18 @@ class ReplicaChanges:
 
 
 class PersonBatch:
-    def __init__(self, session: Session, project_id: int):
+    def __init__(
+        self,
+        session: Session,
+        project_id: int,
+        *,
+        remembered: tuple[IdentityMemory, Generation] | None = None,
+    ):
         self.session = session
         self.project_id = project_id
+        # Distinct ids remembered at a generation (identities.py): only the rest are read. The
+        # caller must check the generation is unchanged before writing (`apply_queued` does).
+        self.remembered = remembered
         self._by_pk: dict[int, LivePerson] = {}
         self._ids: dict[str, LiveDistinctId] = {}
         self._looked_up: set[str] = set()
@@ -142,6 +152,10 @@ class PersonBatch:
     def preload(self, distinct_ids: Iterable[str]) -> None:
         wanted = sorted(set(distinct_ids) - self._looked_up)
         self._looked_up.update(wanted)
+        if self.remembered is not None:
+            memory, generation = self.remembered
+            hits, wanted = memory.split(generation, self.project_id, wanted)
+            self._adopt(hits)
         for start in range(0, len(wanted), _LOOKUP_CHUNK):
             # Row locks serialise concurrent writers to the same persons on PostgreSQL.
             query = (
@@ -250,8 +264,8 @@ class PersonBatch:
             revived = self._tombstones("distinct_id", [d.distinct_id for d in fresh])
             for live in fresh:
                 live.version = revived.get(live.distinct_id, -1) + 1
-            self.session.connection().execute(
-                insert(DISTINCT_IDS),
+            rows = self.session.connection().execute(
+                insert(DISTINCT_IDS).returning(DISTINCT_IDS.c.id, DISTINCT_IDS.c.distinct_id),
                 [
                     {
                         "project_id": self.project_id,
@@ -262,6 +276,9 @@ class PersonBatch:
                     for d in fresh
                 ],
             )
+            pks = {distinct_id: pk for pk, distinct_id in rows}
+            for live in fresh:
+                live.pk = pks[live.distinct_id]
         for live in moved:
             live.version += 1
         if moved:
@@ -353,6 +370,14 @@ class PersonBatch:
         # holds its own copy, which still matches the unchanged row and version.
         for person in self._removed:
             PERSON_PROPERTIES.evict(person.pk or 0, person.uuid)
+
+    def identity_rows(self) -> list[IdentityRow]:
+        """Every distinct id this batch knows, as stored once its writes commit."""
+        return [
+            (live.pk, live.distinct_id, live.version, person.pk, person.uuid, person.version)
+            for live in self._ids.values()
+            if live.pk is not None and (person := live.person).pk is not None and not person.deleted
+        ]
 
     def forget_written(self) -> None:
         """For a caller that commits later (or may roll back): drop what `flush` wrote from the

@@ -55,3 +55,16 @@ class PersonReplicaTombstone(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "person" or "distinct_id"
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
+
+
+class PersonGeneration(Base):
+    """One row: `value` goes up with every statement (PostgreSQL) or row (SQLite) that changes
+    `persons` or `person_distinct_ids`, by database trigger, whoever writes. `instance` is
+    random per database. A process that knows the generation its cached persons were read at
+    can trust them while it has not moved (`persons/identities.py`)."""
+
+    __tablename__ = "person_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance: Mapped[str] = mapped_column(String(36))
+    value: Mapped[int] = mapped_column(BigInteger)

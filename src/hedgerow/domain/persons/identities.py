@@ -1,0 +1,102 @@
+"""Which person each distinct id belongs to, remembered by an ingestion process between groups.
+
+Applying a group of capture batches must know the stored person (and versions) behind every
+distinct id it sees; reading them all from the metadata store for every group was most of the
+applier's work, though usually nothing but the applier itself had changed them. Database
+triggers count every change to persons and distinct ids (`person_generation`), whoever makes
+it, so a process can tell: while the generation is where its own last commit left it, the
+rows it remembers are exactly what the store holds, and only distinct ids it has never seen
+need reading. The applier checks the generation again under its write lock and starts over
+(with the memory dropped) if anyone else wrote meanwhile.
+
+One memory per engine, so separate databases in one process never share it; `instance`
+(random per database) guards against a database replaced under the same address.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Table, select
+from sqlalchemy.orm import Session
+
+from hedgerow.domain.persons.models import PersonGeneration
+
+GENERATION: Table = PersonGeneration.__table__  # type: ignore[assignment]
+# (distinct id pk, distinct id, distinct id version, person pk, person uuid, person version):
+# the columns `PersonBatch` reads for a distinct id.
+IdentityRow = tuple[int, str, int, int, str, int]
+
+
+@dataclass(frozen=True)
+class Generation:
+    instance: str
+    value: int
+
+
+def read_generation(session: Session, *, lock: bool = False) -> Generation:
+    """The current generation, in `session`'s transaction; with `lock` (PostgreSQL), held until
+    it ends, so no other writer of persons commits in between."""
+    query = select(GENERATION.c.instance, GENERATION.c.value).where(GENERATION.c.id == 1)
+    row = session.connection().execute(query.with_for_update() if lock else query).one()
+    return Generation(row[0], int(row[1]))
+
+
+class IdentityMemory:
+    def __init__(self, capacity: int = 500_000):
+        self.capacity = capacity
+        self._generation: Generation | None = None
+        self._rows: dict[tuple[int, str], IdentityRow] = {}
+        self._lock = threading.Lock()
+
+    def split(
+        self, generation: Generation, project_id: int, distinct_ids: Iterable[str]
+    ) -> tuple[list[IdentityRow], list[str]]:
+        """(rows remembered for these ids, ids to read from the store) at `generation`; a
+        different generation than the one remembered forgets everything first."""
+        hits: list[IdentityRow] = []
+        missing: list[str] = []
+        with self._lock:
+            if generation != self._generation:
+                self._rows.clear()
+                self._generation = generation
+            rows = self._rows
+            for distinct_id in distinct_ids:
+                row = rows.get((project_id, distinct_id))
+                if row is None:
+                    missing.append(distinct_id)
+                else:
+                    hits.append(row)
+        return hits, missing
+
+    def remember(self, generation: Generation, project_id: int, rows: Iterable[IdentityRow]) -> None:
+        """After a commit that left the store at `generation`: these rows are what it holds."""
+        with self._lock:
+            if generation != self._generation:
+                self._rows.clear()
+                self._generation = generation
+            if len(self._rows) > self.capacity:
+                self._rows.clear()
+            self._rows.update(((project_id, row[1]), row) for row in rows)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._rows.clear()
+            self._generation = None
+
+
+_MEMORIES: weakref.WeakKeyDictionary[Engine, IdentityMemory] = weakref.WeakKeyDictionary()
+_MEMORIES_LOCK = threading.Lock()
+
+
+def identity_memory(bind: Any) -> IdentityMemory:
+    engine: Engine = bind.engine if hasattr(bind, "engine") else bind
+    with _MEMORIES_LOCK:
+        memory = _MEMORIES.get(engine)
+        if memory is None:
+            memory = _MEMORIES[engine] = IdentityMemory()
+        return memory
