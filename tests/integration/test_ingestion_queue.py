@@ -275,10 +275,13 @@ def test_the_next_group_reads_only_distinct_ids_it_has_not_seen(
     assert apply_queued(factory, max_batches=100) == 1
     _capture(factory, _event(3, "anon", **{"$set": {"plan": "pro"}}), _event(4, "new"))
     assert apply_queued(factory, max_batches=100) == 1
-    assert misses == [["anon", "other"], ["new"]]
-    assert drain_once(factory, store) == 2
+    # Remembered from two groups back, across a group that wrote persons.
+    _capture(factory, _event(5, "other", **{"$set": {"plan": "team"}}))
+    assert apply_queued(factory, max_batches=100) == 1
+    assert misses == [["anon", "other"], ["new"], []]
+    assert drain_once(factory, store) == 3
     plans = {ids[0]: properties.get("plan") for _, properties, _, ids in _persons(factory)}
-    assert plans == {"anon": "pro", "other": None, "new": None}
+    assert plans == {"anon": "pro", "other": "team", "new": None}
 
 
 def test_a_change_made_elsewhere_is_never_hidden_by_what_the_applier_remembers(

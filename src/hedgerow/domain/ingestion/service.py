@@ -213,9 +213,17 @@ def apply_queued(
                         entries.append(WrittenEntry(entry_id, entry))
                 written_generation = read_generation(session)
                 session.commit()
-            for project_id, *_, persons in resolved:
+            for *_, persons in resolved:
                 persons.cache_committed()
-                memory.remember(written_generation, project_id, persons.identity_rows())
+            memory.remember(
+                generation,
+                written_generation,
+                [
+                    (project_id, row)
+                    for project_id, *_, persons in resolved
+                    for row in persons.identity_rows()
+                ],
+            )
             if written is not None:
                 written.extend(entries)
             return len(claimed)

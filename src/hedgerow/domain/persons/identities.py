@@ -73,15 +73,17 @@ class IdentityMemory:
                     hits.append(row)
         return hits, missing
 
-    def remember(self, generation: Generation, project_id: int, rows: Iterable[IdentityRow]) -> None:
-        """After a commit that left the store at `generation`: these rows are what it holds."""
+    def remember(
+        self, read_at: Generation, written_at: Generation, rows: Iterable[tuple[int, IdentityRow]]
+    ) -> None:
+        """After a commit that moved the store from `read_at` (what the rows were read at) to
+        `written_at` and nothing else: these rows are what it now holds, and what was
+        remembered at `read_at` and not among them is unchanged. Rows are (project id, row)."""
         with self._lock:
-            if generation != self._generation:
+            if read_at != self._generation or len(self._rows) > self.capacity:
                 self._rows.clear()
-                self._generation = generation
-            if len(self._rows) > self.capacity:
-                self._rows.clear()
-            self._rows.update(((project_id, row[1]), row) for row in rows)
+            self._generation = written_at
+            self._rows.update(((project_id, row[1]), row) for project_id, row in rows)
 
     def forget(self) -> None:
         with self._lock:
