@@ -110,6 +110,9 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     print("Metadata store is up to date.")
 
 
+SWITCH_INTERVAL_SECONDS = 0.0005
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -128,6 +131,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
             flush=True,
         )
     print(f"Hedgerow listening on http://{args.host}:{args.port}", flush=True)
+    # Capture requests hold the metadata store's write lock across calls that release the
+    # interpreter lock (SQLite, the lock file); at the default 5 ms switch interval, getting it
+    # back behind a busy thread kept that write lock held several times longer than needed.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     uvicorn.run(
         create_app(settings),
         host=args.host,
@@ -208,7 +215,9 @@ def cmd_apply_ingestion(args: argparse.Namespace) -> None:
     from hedgerow.domain.ingestion.applier import applier_main
 
     settings = _settings()
-    engine = make_engine(settings.database_url)
+    # The server's commits (one per capture request) checkpoint the log; this process is the
+    # one every reader waits for.
+    engine = make_engine(settings.database_url, checkpoints=False)
     try:
         applier_main(make_sessionmaker(engine))
     finally:

@@ -19,10 +19,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def _no_checkpoints(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def make_engine(url: str, *, checkpoints: bool = True) -> Engine:
+    """An engine for `url`. On SQLite, `checkpoints=False` leaves copying the write-ahead log
+    back into the database to the other processes' commits, for a process whose commits must
+    not wait on the disk (the ingestion applier)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        if not checkpoints:
+            event.listen(engine, "connect", _no_checkpoints)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 

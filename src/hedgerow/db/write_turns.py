@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.db.session import engine_of
@@ -32,8 +33,8 @@ class WriteTurns:
         self._files: dict[str, int | None] = {}
         self._files_lock = threading.Lock()
 
-    def _descriptor(self, factory: sessionmaker[Session]) -> int | None:
-        bind = engine_of(factory)
+    def _descriptor(self, factory: sessionmaker[Session] | Engine) -> int | None:
+        bind = factory if isinstance(factory, Engine) else engine_of(factory)
         if fcntl is None or bind.url.get_backend_name() != "sqlite":
             return None
         database = bind.url.database
@@ -46,7 +47,7 @@ class WriteTurns:
             return self._files[database]
 
     @contextmanager
-    def __call__(self, factory: sessionmaker[Session]) -> Iterator[None]:
+    def __call__(self, factory: sessionmaker[Session] | Engine) -> Iterator[None]:
         descriptor = self._descriptor(factory)
         with self._lock:
             if descriptor is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -51,18 +52,18 @@ def decode_queued(queue_id: int, project_id: int, payload: bytes) -> QueuedBatch
     return QueuedBatch(queue_id, project_id, batch, current)
 
 
-def enqueue_batch(
-    connection: Connection, *, project_id: int, events: Sequence[CapturedEvent], received_at: datetime
-) -> None:
-    connection.execute(
-        _INSERT,
-        {
-            "project_id": project_id,
-            "event_count": len(events),
-            "payload": encode_batch(events, received_at),
-            "created_at": received_at,
-        },
-    )
+def queue_row(project_id: int, events: Sequence[CapturedEvent], received_at: datetime) -> dict[str, Any]:
+    """One accepted batch as a row of the queue (encoded here, before any lock is taken)."""
+    return {
+        "project_id": project_id,
+        "event_count": len(events),
+        "payload": encode_batch(events, received_at),
+        "created_at": received_at,
+    }
+
+
+def insert_queue_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    connection.execute(_INSERT, rows)
 
 
 def newest_queued(factory: sessionmaker[Session]) -> int | None:

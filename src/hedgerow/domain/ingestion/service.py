@@ -16,13 +16,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from hedgerow.db.group_commit import GroupCommit
 from hedgerow.db.session import engine_of, transaction
 from hedgerow.db.write_turns import WRITE_TURN
 from hedgerow.domain.ingestion.batch_format import encode_batch
@@ -33,8 +38,9 @@ from hedgerow.domain.ingestion.queue import (
     ClaimConflict,
     QueuedBatch,
     UnappliableBatches,
-    enqueue_batch,
+    insert_queue_rows,
     peek_batches,
+    queue_row,
     set_aside,
     take_batches,
 )
@@ -125,18 +131,39 @@ def _retrying(action: Any) -> Any:
     raise AssertionError("unreachable")
 
 
+@contextmanager
+def _queue_transaction(engine_ref: weakref.ref[Engine]) -> Iterator[Connection]:
+    engine = engine_ref()
+    if engine is None:
+        raise RuntimeError("the metadata store's engine is gone")
+    # A Core transaction, not an ORM session: this runs for every group of capture requests.
+    with WRITE_TURN(engine), engine.begin() as connection:
+        yield connection
+
+
+_QUEUE_WRITERS: weakref.WeakKeyDictionary[Engine, GroupCommit[dict[str, Any]]] = weakref.WeakKeyDictionary()
+_QUEUE_WRITERS_LOCK = threading.Lock()
+
+
+def _queue_writer(factory: sessionmaker[Session]) -> GroupCommit[dict[str, Any]]:
+    """Capture requests of this process queue their batches together: concurrent requests
+    share one transaction (and one turn at the write lock) instead of each waiting for its own."""
+    engine = engine_of(factory)
+    with _QUEUE_WRITERS_LOCK:
+        writer = _QUEUE_WRITERS.get(engine)
+        if writer is None:
+            writer = GroupCommit(partial(_queue_transaction, weakref.ref(engine)), insert_queue_rows)
+            _QUEUE_WRITERS[engine] = writer
+        return writer
+
+
 def accept_capture(factory: sessionmaker[Session], batch: CaptureBatch, *, now: datetime) -> int:
     """Resolve the token and commit the batch to the queue; returns the number of events."""
-
-    def commit() -> int:
-        project_id = _project_for_token(factory, batch.token)
-        # A Core transaction, not an ORM session: this runs once per capture request.
-        with WRITE_TURN(factory), engine_of(factory).begin() as connection:
-            enqueue_batch(connection, project_id=project_id, events=batch.events, received_at=now)
-        return len(batch.events)
-
-    result: int = _retrying(commit)
-    return result
+    project_id = _project_for_token(factory, batch.token)
+    row = queue_row(project_id, batch.events, now)
+    writer = _queue_writer(factory)
+    _retrying(lambda: writer.submit(row))
+    return len(batch.events)
 
 
 def apply_queued(

@@ -30,7 +30,7 @@ DISTINCT_IDS: Table = PersonDistinctId.__table__  # type: ignore[assignment]
 TOMBSTONES: Table = PersonReplicaTombstone.__table__  # type: ignore[assignment]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class LivePerson:
     pk: int | None  # None until inserted
     uuid: str
@@ -45,7 +45,7 @@ class LivePerson:
     deleted: bool = False
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class LiveDistinctId:
     pk: int | None
     distinct_id: str

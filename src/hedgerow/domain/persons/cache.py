@@ -8,8 +8,8 @@ has the cached version (every write bumps it), so other processes writing the sa
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,17 +25,17 @@ class CachedPerson:
 class PropertiesCache:
     def __init__(self, capacity: int = 200_000):
         self.capacity = capacity
-        self._entries: OrderedDict[tuple[int, str], tuple[int, CachedPerson]] = OrderedDict()
+        # Oldest write first (a dict keeps insertion order; `put` re-inserts): the first entries
+        # are dropped when full. Reads do not reorder, so they stay cheap.
+        self._entries: dict[tuple[int, str], tuple[int, CachedPerson]] = {}
         self._lock = threading.Lock()
 
     def get(self, pk: int, uuid: str, version: int) -> tuple[bool, datetime, dict[str, Any]] | None:
         """(is_identified, created_at, a private copy of the properties) at exactly `version`."""
-        with self._lock:
-            entry = self._entries.get((pk, uuid))
-            if entry is None or entry[0] != version:
-                return None
-            self._entries.move_to_end((pk, uuid))
-            cached = entry[1]
+        entry = self._entries.get((pk, uuid))  # one dict read: atomic, no lock needed
+        if entry is None or entry[0] != version:
+            return None
+        cached = entry[1]
         return cached.is_identified, cached.created_at, dict(cached.properties)
 
     def put(
@@ -50,10 +50,11 @@ class PropertiesCache:
     ) -> None:
         entry = (version, CachedPerson(is_identified, created_at, dict(properties)))
         with self._lock:
+            self._entries.pop((pk, uuid), None)
             self._entries[(pk, uuid)] = entry
-            self._entries.move_to_end((pk, uuid))
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
+            if len(self._entries) > self.capacity:
+                for key in list(itertools.islice(self._entries, len(self._entries) - self.capacity)):
+                    del self._entries[key]
 
     def evict(self, pk: int, uuid: str) -> None:
         with self._lock:
