@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -89,3 +90,17 @@ def test_one_caller_alone_writes_its_own_row() -> None:
     assert store.committed == [[1], [2]]
     with pytest.raises(OSError):
         GroupCommit(Store(fail_when=lambda items: True).begin, store.write).submit(3)
+
+
+def test_callers_on_an_event_loop_await_their_commit_without_a_thread_each() -> None:
+    store = Store(fail_when=lambda items: 13 in items)
+    writer: GroupCommit[int] = GroupCommit(store.begin, store.write, max_group=8)
+
+    async def main() -> list[BaseException | None]:
+        return await asyncio.gather(*(writer.submit_async(i) for i in range(30)), return_exceptions=True)
+
+    results = asyncio.run(main())
+    failed = {i for i, result in enumerate(results) if result is not None}
+    assert 13 in failed and all(isinstance(results[i], OSError) for i in failed)
+    assert {i for group in store.committed for i in group} == set(range(30)) - failed
+    assert len(store.committed) < 30 - len(failed)

@@ -1,16 +1,18 @@
-"""Concurrent callers' small writes committed together, in one transaction, by one of them.
+"""Concurrent callers' small writes committed together, in one transaction, by one thread.
 
 A commit costs about the same for one row as for many, and SQLite has one writer at a time:
-callers that each take the write lock for their own row queue up behind it. Here the first
-caller to arrive becomes the *leader*: it takes everything submitted so far (its own row and
-the rows of callers that arrived while the previous group was being written), writes it in one
-transaction, and wakes their callers. Rows that arrive meanwhile wait for the next group,
-whose leader is the oldest of them. A call returns only once its row is committed, or raises
-the group's error (the caller may retry: nothing of the group was committed).
+callers that each take the write lock for their own row queue up behind it. Here callers hand
+their row to a writer thread and wait; the thread takes everything handed over so far, writes
+it in one transaction and releases those callers, then takes what arrived meanwhile. A call
+returns only once its row is committed, or raises the group's error (nothing of the group was
+committed; the caller may retry). Callers on an event loop await instead of blocking a thread.
+
+The thread starts with the first write and ends after a few idle seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -19,16 +21,34 @@ from typing import Generic, TypeVar
 from sqlalchemy import Connection
 
 T = TypeVar("T")
+_IDLE_SECONDS = 5.0
 
 
 class _Waiting(Generic[T]):
-    __slots__ = ("done", "error", "item", "lead")
+    __slots__ = ("done", "error", "future", "item", "loop")
 
-    def __init__(self, item: T):
+    def __init__(self, item: T, loop: asyncio.AbstractEventLoop | None = None):
         self.item = item
-        self.done = threading.Event()
-        self.lead = False  # woken to write the next group rather than because its row is in
+        self.loop = loop
+        self.future: asyncio.Future[None] | None = loop.create_future() if loop is not None else None
+        self.done = threading.Event() if loop is None else None
         self.error: BaseException | None = None
+
+    def finish(self, error: BaseException | None) -> None:
+        self.error = error
+        if self.done is not None:
+            self.done.set()
+        elif self.loop is not None and self.future is not None:
+            self.loop.call_soon_threadsafe(_resolve, self.future, error)
+
+
+def _resolve(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():  # the caller went away (cancelled)
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
 
 
 class GroupCommit(Generic[T]):
@@ -38,50 +58,58 @@ class GroupCommit(Generic[T]):
         write: Callable[[Connection, list[T]], None],
         *,
         max_group: int = 64,
+        name: str = "group-commit",
     ):
         self._begin = begin  # a transaction, with whatever lock writers take around it
         self._write = write
         self._max_group = max_group
-        self._lock = threading.Lock()
+        self._name = name
+        self._cond = threading.Condition()
         self._waiting: list[_Waiting[T]] = []
-        self._writing = False
+        self._running = False
         self.groups = 0  # committed groups (for tests and benchmarks)
 
     def submit(self, item: T) -> None:
-        waiting = _Waiting(item)
-        with self._lock:
-            self._waiting.append(waiting)
-            lead = not self._writing
-            self._writing = True
-        if not lead:
-            waiting.done.wait()
-            if not waiting.lead:
-                if waiting.error is not None:
-                    raise waiting.error
-                return
-        self._lead()
+        """Write `item`; returns once it is committed."""
+        waiting: _Waiting[T] = _Waiting(item)
+        self._hand_over(waiting)
+        assert waiting.done is not None
+        waiting.done.wait()
         if waiting.error is not None:
             raise waiting.error
 
-    def _lead(self) -> None:
-        with self._lock:
-            group = self._waiting[: self._max_group]
-            del self._waiting[: self._max_group]
-        try:
-            with self._begin() as connection:
-                self._write(connection, [w.item for w in group])
-        except BaseException as exc:
-            for member in group:
-                member.error = exc
-        else:
-            self.groups += 1
-        with self._lock:
-            if self._waiting:
-                successor = self._waiting[0]
-                successor.lead = True
-                successor.done.set()
+    async def submit_async(self, item: T) -> None:
+        """`submit` for a caller on an event loop."""
+        waiting: _Waiting[T] = _Waiting(item, asyncio.get_running_loop())
+        self._hand_over(waiting)
+        assert waiting.future is not None
+        await waiting.future
+
+    def _hand_over(self, waiting: _Waiting[T]) -> None:
+        with self._cond:
+            self._waiting.append(waiting)
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name=self._name, daemon=True).start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._waiting:
+                    self._cond.wait(_IDLE_SECONDS)
+                if not self._waiting:
+                    self._running = False
+                    return
+                group = self._waiting[: self._max_group]
+                del self._waiting[: self._max_group]
+            error: BaseException | None = None
+            try:
+                with self._begin() as connection:
+                    self._write(connection, [w.item for w in group])
+            except BaseException as exc:  # handed to every caller of the group
+                error = exc
             else:
-                self._writing = False
-        for member in group:
-            member.lead = False
-            member.done.set()
+                self.groups += 1
+            for member in group:
+                member.finish(error)

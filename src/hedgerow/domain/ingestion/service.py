@@ -13,6 +13,7 @@ persons still at the versions read) and starts over if another writer got there 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -152,7 +153,11 @@ def _queue_writer(factory: sessionmaker[Session]) -> GroupCommit[dict[str, Any]]
     with _QUEUE_WRITERS_LOCK:
         writer = _QUEUE_WRITERS.get(engine)
         if writer is None:
-            writer = GroupCommit(partial(_queue_transaction, weakref.ref(engine)), insert_queue_rows)
+            writer = GroupCommit(
+                partial(_queue_transaction, weakref.ref(engine)),
+                insert_queue_rows,
+                name="hedgerow-capture-queue",
+            )
             _QUEUE_WRITERS[engine] = writer
         return writer
 
@@ -163,6 +168,22 @@ def accept_capture(factory: sessionmaker[Session], batch: CaptureBatch, *, now: 
     row = queue_row(project_id, batch.events, now)
     writer = _queue_writer(factory)
     _retrying(lambda: writer.submit(row))
+    return len(batch.events)
+
+
+async def accept_capture_async(factory: sessionmaker[Session], batch: CaptureBatch, *, now: datetime) -> int:
+    """`accept_capture` for the capture endpoints: waits for the commit without holding a thread."""
+    project_id = _project_for_token(factory, batch.token)
+    row = queue_row(project_id, batch.events, now)
+    writer = _queue_writer(factory)
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            await writer.submit_async(row)
+            break
+        except (IntegrityError, OperationalError):
+            if attempt == _ATTEMPTS:
+                raise
+            await asyncio.sleep(0.02 * attempt)
     return len(batch.events)
 
 
