@@ -11,6 +11,7 @@ from hedgerow import __version__
 from hedgerow.api.envelope import install_error_handlers
 from hedgerow.api.middleware import OptionalTrailingSlash
 from hedgerow.api.routes import ROUTERS
+from hedgerow.api.routes.capture import CaptureFastPath
 from hedgerow.db.session import make_engine, make_sessionmaker
 from hedgerow.domain.cohorts.recovery import start_recovery
 from hedgerow.domain.ingestion.applier import ApplierProcess
@@ -78,4 +79,5 @@ def create_app(settings: Settings) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(OptionalTrailingSlash)
+    app.add_middleware(CaptureFastPath)  # added last: runs first
     return app

@@ -55,6 +55,7 @@ PERSON_COPIED_KEYS = (
 )
 _SERVER_SKIPPED = frozenset({"$os", "$os_version"})
 _COPIED = frozenset(PERSON_COPIED_KEYS)
+_INITIAL_NAME = {key: f"$initial_{key.removeprefix('$')}" for key in PERSON_COPIED_KEYS}
 NO_PERSON_UPDATE_EVENTS = frozenset({"$exception", "$$heatmap"})
 # Changes to these alone do not make an ordinary event rewrite the person (PostHog skips the
 # write too); they are stored with the next real change.
@@ -139,7 +140,7 @@ def _copy_event_properties(
             continue
         value = properties[key]
         set_.setdefault(key, value)
-        set_once.setdefault(f"$initial_{key.removeprefix('$')}", value)
+        set_once.setdefault(_INITIAL_NAME[key], value)
 
 
 def apply_update(properties: dict[str, Any], update: PersonUpdate) -> set[str]:
