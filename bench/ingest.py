@@ -12,25 +12,27 @@ Measured on the shared 2-vCPU build machine, one `hedgerow serve` (SQLite + Duck
 ingestion applier process, the load generator on the same two cores:
 
     events      ingested/s   floor/s   ratio   notes
+    1,000,000       18,312    33,440     55%   columnar batches, group commit, identity memory
+      600,000       17,817    29,348     61%   same code; 600,000-event runs of it: 15,400-18,800
+      400,000       12,396    27,296     45%   start of that work (bare keep-alive clients)
+    ---- earlier rows: the load generator used a full-featured HTTP client (~15 us/event) ----
     1,000,000       13,590    27,645     49%   after the review clean-up
       200,000       12,005    45,425     26%   same code; the floor itself varies run to run
-      200,000       10,184    34,871     29%   same code
     1,000,000       11,873    24,268     49%   + capture queues through a Core transaction
     1,000,000        9,466    21,136     45%   applier process; writes take turns via flock
-      200,000       10,122    22,510     45%   applier process
       200,000        7,911    22,686     35%   one process; persons computed outside the write lock
-      200,000        6,795    21,623     31%   one process; a group held the write lock throughout
     1,000,000        6,179    22,783     27%   (earlier) one process, capture router mounted first
     (before: persons applied inside each capture request, ~2,700 events/s, 9-32% of the floor)
 
-The target of 25,000 events/s is not met, and the ratio depends on the floor, which on this
-shared machine ranged from 21,000 to 45,000 events/s between runs (its one flush per batch is
-bound by the disk, ours is not). During a run the two cores are nearly all in use: the
-server about 85% of one (HTTP, parsing and queueing each batch: ~4 ms per 100 events; copying
-the outbox into DuckDB: ~2 ms), the applier process about 75% of the other (person lookups,
-changes and writes: ~5 ms per 100 events), the load generator about 20%: about 160 microseconds
-of server CPU per event. 25,000 events/s on the same two cores (less what the load generator
-needs at that rate) leaves about 60.
+The target of 25,000 events/s is not met. The ratio depends on the floor, which on this shared
+machine ranged from 21,000 to 45,000 events/s between runs (its one flush per batch is bound by
+the disk, ours is not), and so does the absolute rate: the same code gave 15,400 to 18,800
+events/s on 600,000 events within the hour. During a run both cores are nearly busy: the
+applier process 85-90% of one (person lookups and changes, about 30 microseconds of CPU per
+event when measured alone), the server about 80% (its event loop ~37%: HTTP and decoding each
+batch, ~11 microseconds per event; the capture queue's writer ~14%; copying into DuckDB ~20%),
+the load generator ~7%. The applier, one thread working through the queue in arrival order,
+is what limits the rate now.
 """
 
 from __future__ import annotations

@@ -25,15 +25,16 @@ class IngestionOutbox(Base):
     )
     project_id: Mapped[int] = mapped_column(Integer)
     event_count: Mapped[int] = mapped_column(Integer, default=0)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)  # orjson: see outbox.encode_entry
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # see outbox.encode_entry
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class IngestionQueue(Base):
     """Accepted capture batches whose person changes are not applied yet.
 
-    A capture request only appends here (one row per batch, the normalised events as orjson), so
-    a 200 costs one short insert; the replicator applies persons and copies events in large groups.
+    A capture request only appends here (one row per batch, encoded by `batch_format`), so a 200
+    costs one short insert shared with concurrent requests; the applier applies persons and the
+    replicator copies events, both in large groups.
     """
 
     __tablename__ = "ingestion_queue"

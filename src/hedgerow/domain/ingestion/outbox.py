@@ -74,7 +74,7 @@ def encode_entry(
     return b"".join([_FRAMED, _LENGTH.pack(len(header)), header, *(b.payload for b in batches)])
 
 
-def event_columns(project_id: int, batches: Sequence[AppliedBatch]) -> EventColumns:
+def _event_columns(project_id: int, batches: Sequence[AppliedBatch]) -> EventColumns:
     columns = EventColumns()
     for applied in batches:
         batch, _ = decode_batch(applied.payload)
@@ -95,7 +95,7 @@ def decode_entry(project_id: int, payload: bytes) -> OutboxEntry:
         offset += size
     return OutboxEntry(
         project_id=project_id,
-        events=event_columns(project_id, batches),
+        events=_event_columns(project_id, batches),
         persons=_person_versions(project_id, header["p"]),
         distinct_ids=_distinct_id_versions(project_id, header["d"]),
     )

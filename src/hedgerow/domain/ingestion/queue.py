@@ -1,5 +1,6 @@
-"""The ingestion queue: accepted capture batches, stored as normalised events, waiting for the
-replicator to apply their person changes and copy them into the analytics store.
+"""The ingestion queue: accepted capture batches (encoded by `batch_format`), waiting for the
+applier to apply their person changes and pass them on, through the outbox, to the analytics
+store.
 """
 
 from __future__ import annotations
