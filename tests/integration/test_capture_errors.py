@@ -111,3 +111,25 @@ def test_decompressed_size_is_checked_too(hedgerow: HedgerowClient) -> None:
     bomb = gzip.compress(json.dumps(_event(token, properties={"blob": "a" * (3 * 1024 * 1024)})).encode())
     assert len(bomb) < 100_000
     assert_capture_error(hedgerow.http.post("/e/", content=bomb), 413, "payload_too_large")
+
+
+def test_a_large_body_gets_the_same_answers_as_a_small_one(hedgerow: HedgerowClient) -> None:
+    # Bodies past a few hundred kilobytes are decoded off the event loop.
+    token = hedgerow.init.project_api_token
+    events = [
+        _event(token, uuid=f"0190a6f4-0000-7000-8000-{i:012d}", properties={"pad": "x" * 3000})
+        for i in range(120)
+    ]
+    body = json.dumps({"api_key": token, "batch": events}).encode()
+    assert len(body) > 300_000
+    assert hedgerow.http.post("/batch/", content=body).status_code == 200
+    assert len(stored_events(hedgerow)) == 120
+    assert_capture_error(
+        hedgerow.http.post("/batch/", content=b"{" + b" " * 300_000), 400, "request_parsing_error"
+    )
+
+
+def test_other_methods_on_capture_paths_are_not_allowed(hedgerow: HedgerowClient) -> None:
+    for path in ("/batch/", "/e", "/i/v0/e/", "/capture/"):
+        assert hedgerow.http.put(path, content=b"{}").status_code == 405
+        assert hedgerow.http.delete(path).status_code == 405
