@@ -13,6 +13,7 @@ The thread starts with the first write and ends after a few idle seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -39,7 +40,9 @@ class _Waiting(Generic[T]):
         if self.done is not None:
             self.done.set()
         elif self.loop is not None and self.future is not None:
-            self.loop.call_soon_threadsafe(_resolve, self.future, error)
+            # A closed loop raises RuntimeError: its caller is gone.
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(_resolve, self.future, error)
 
 
 def _resolve(future: asyncio.Future[None], error: BaseException | None) -> None:
@@ -94,12 +97,21 @@ class GroupCommit(Generic[T]):
             self._cond.notify()
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            with self._cond:  # however the thread ends, the next caller starts another
+                self._running = False
+                if self._waiting:
+                    self._running = True
+                    threading.Thread(target=self._run, name=self._name, daemon=True).start()
+
+    def _serve(self) -> None:
         while True:
             with self._cond:
                 if not self._waiting:
                     self._cond.wait(_IDLE_SECONDS)
                 if not self._waiting:
-                    self._running = False
                     return
                 group = self._waiting[: self._max_group]
                 del self._waiting[: self._max_group]
