@@ -27,6 +27,9 @@ log = logging.getLogger("hedgerow.ingestion")
 # already stored events), so 150 events copied at a time cost ten times more per event than
 # 1,500. Readers that must see every event copy at once (`drain`) and do not wait for this.
 COPY_INTERVAL_SECONDS = 0.2
+# And never more often than this many times the last copy took: a copy's duplicate check grows
+# with the events stored in the last day or two, and this keeps it to a fifth of the time.
+COPY_SPACING = 4
 # A reader waiting on the applier process applies by itself once the queue's head has not moved
 # for this long.
 STALL_SECONDS = 10.0
@@ -139,9 +142,10 @@ class Replicator:
         return moved
 
     def _run(self) -> None:
+        last_copy = 0.0
         while not self._stop.is_set():
             if self._applier_running():
-                self._stop.wait(min(COPY_INTERVAL_SECONDS, self.idle_seconds))
+                self._stop.wait(max(min(COPY_INTERVAL_SECONDS, self.idle_seconds), COPY_SPACING * last_copy))
             else:
                 self._wake.wait(self.idle_seconds)
             self._wake.clear()
@@ -149,8 +153,10 @@ class Replicator:
                 return
             try:
                 if self._applier_running():
+                    started = time.monotonic()
                     with self._lock:
                         self._copy_outbox()
+                    last_copy = min(time.monotonic() - started, 1.0)
                 else:
                     self.drain()
             except Exception:  # keep the thread alive; the rows stay in the outbox for the next try
