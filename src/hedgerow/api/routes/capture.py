@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hedgerow.api.capture_decoding import decode_capture_body
 from hedgerow.api.deps import notify_ingestion
+from hedgerow.api.envelope import domain_error_response
 from hedgerow.domain.ingestion.errors import (
     CaptureRejected,
     IngestKeyRequired,
@@ -118,7 +119,7 @@ async def capture(request: Request) -> Response:
         for cls, status in _STATUS:
             if isinstance(exc, cls):
                 return capture_error(request, status, exc.code, exc.detail)
-        raise
+        return domain_error_response(exc)
     except Exception:
         log.exception("capture failed", extra={"path": path})
         return capture_error(request, 503, "service_unavailable", "The event could not be stored; retry.")
