@@ -104,3 +104,16 @@ def test_callers_on_an_event_loop_await_their_commit_without_a_thread_each() -> 
     assert 13 in failed and all(isinstance(results[i], OSError) for i in failed)
     assert {i for group in store.committed for i in group} == set(range(30)) - failed
     assert len(store.committed) < 30 - len(failed)
+
+
+def test_a_transient_error_is_retried_for_the_whole_group_before_callers_hear_of_it() -> None:
+    failures = iter([True, True])
+    store = Store(fail_when=lambda items: next(failures, False))
+    writer: GroupCommit[int] = GroupCommit(store.begin, store.write, retry_on=(OSError,), attempts=3)
+    writer.submit(1)
+    assert store.committed == [[1]]
+    stubborn: GroupCommit[int] = GroupCommit(
+        Store(fail_when=lambda items: True).begin, store.write, retry_on=(OSError,), attempts=2
+    )
+    with pytest.raises(OSError):
+        stubborn.submit(2)

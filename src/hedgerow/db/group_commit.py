@@ -5,7 +5,8 @@ callers that each take the write lock for their own row queue up behind it. Here
 their row to a writer thread and wait; the thread takes everything handed over so far, writes
 it in one transaction and releases those callers, then takes what arrived meanwhile. A call
 returns only once its row is committed, or raises the group's error (nothing of the group was
-committed; the caller may retry). Callers on an event loop await instead of blocking a thread.
+committed). Errors named as transient (a busy database) are retried here, for the whole group,
+before any caller hears of them. Callers on an event loop await instead of blocking a thread.
 
 The thread starts with the first write and ends after a few idle seconds.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Generic, TypeVar
@@ -62,11 +64,16 @@ class GroupCommit(Generic[T]):
         *,
         max_group: int = 64,
         name: str = "group-commit",
+        retry_on: tuple[type[BaseException], ...] = (),
+        attempts: int = 1,
     ):
         self._begin = begin  # a transaction, with whatever lock writers take around it
         self._write = write
         self._max_group = max_group
         self._name = name
+        # Errors worth trying the whole group again for (a busy database), and how many tries.
+        self._retry_on = retry_on
+        self._attempts = attempts
         self._cond = threading.Condition()
         self._waiting: list[_Waiting[T]] = []
         self._running = False
@@ -115,13 +122,23 @@ class GroupCommit(Generic[T]):
                     return
                 group = self._waiting[: self._max_group]
                 del self._waiting[: self._max_group]
-            error: BaseException | None = None
-            try:
-                with self._begin() as connection:
-                    self._write(connection, [w.item for w in group])
-            except BaseException as exc:  # handed to every caller of the group
-                error = exc
-            else:
-                self.groups += 1
+            error = self._commit([w.item for w in group])
             for member in group:
                 member.finish(error)
+
+    def _commit(self, items: list[T]) -> BaseException | None:
+        """Write `items` in one transaction, retrying on `retry_on`; the error that stopped it."""
+        for attempt in range(1, self._attempts + 1):
+            try:
+                with self._begin() as connection:
+                    self._write(connection, items)
+            except self._retry_on as exc:
+                if attempt == self._attempts:
+                    return exc
+                time.sleep(0.02 * attempt)
+            except BaseException as exc:  # handed to every caller of the group
+                return exc
+            else:
+                self.groups += 1
+                return None
+        raise AssertionError("unreachable")

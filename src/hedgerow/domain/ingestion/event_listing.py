@@ -15,14 +15,11 @@ import orjson
 
 from hedgerow.domain.common import iso_z
 from hedgerow.query.dialects.base import dialect_named
-from hedgerow.store.base import AnalyticsStore, CompiledQuery
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from hedgerow.store.base import AnalyticsStore, CompiledQuery, to_micros
 
 
 def _micros(value: datetime) -> int:
-    delta = value.astimezone(UTC) - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return to_micros(value.astimezone(UTC))
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ person/distinct-id rows carry versions (readers keep the highest).
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -18,11 +18,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.db.session import transaction
 from hedgerow.db.write_turns import WRITE_TURN
-from hedgerow.domain.ingestion.batch_format import decode_batch
+from hedgerow.domain.ingestion.batch_format import StoredBatch, decode_batch
 from hedgerow.domain.ingestion.models import IngestionOutbox
-from hedgerow.store.base import AnalyticsStore, DistinctIdVersion, EventColumns, EventRow, PersonVersion
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from hedgerow.store.base import (
+    AnalyticsStore,
+    DistinctIdVersion,
+    EventColumns,
+    EventRow,
+    PersonVersion,
+    from_micros,
+)
 
 
 def _read_datetime(value: int | str) -> datetime:
@@ -30,7 +35,7 @@ def _read_datetime(value: int | str) -> datetime:
     # wrote, and may still be waiting in an outbox after an upgrade.
     if isinstance(value, str):
         return datetime.fromisoformat(value)
-    return _EPOCH + timedelta(microseconds=value)
+    return from_micros(value)
 
 
 @dataclass
@@ -74,11 +79,11 @@ def encode_entry(
     return b"".join([_FRAMED, _LENGTH.pack(len(header)), header, *(b.payload for b in batches)])
 
 
-def _event_columns(project_id: int, batches: Sequence[AppliedBatch]) -> EventColumns:
+def event_columns(project_id: int, batches: Iterable[tuple[StoredBatch, list[str]]]) -> EventColumns:
+    """The events of decoded batches, with each event's person id, as one set of columns."""
     columns = EventColumns()
-    for applied in batches:
-        batch, _ = decode_batch(applied.payload)
-        columns.extend(batch.event_columns(project_id, applied.person_ids))
+    for batch, person_ids in batches:
+        columns.extend(batch.event_columns(project_id, person_ids))
     return columns
 
 
@@ -95,7 +100,7 @@ def decode_entry(project_id: int, payload: bytes) -> OutboxEntry:
         offset += size
     return OutboxEntry(
         project_id=project_id,
-        events=_event_columns(project_id, batches),
+        events=event_columns(project_id, ((decode_batch(b.payload)[0], b.person_ids) for b in batches)),
         persons=_person_versions(project_id, header["p"]),
         distinct_ids=_distinct_id_versions(project_id, header["d"]),
     )

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from hedgerow.domain.ingestion.batch_format import StoredBatch, decode_batch, encode_batch
 from hedgerow.domain.ingestion.events import CapturedEvent
 from hedgerow.domain.ingestion.models import IngestionDeadLetter, IngestionQueue
-from hedgerow.store.base import from_micros
 
 QUEUE: Table = IngestionQueue.__table__  # type: ignore[assignment]
 DEAD_LETTERS: Table = IngestionDeadLetter.__table__  # type: ignore[assignment]
@@ -38,10 +37,6 @@ class QueuedBatch:
     project_id: int
     batch: StoredBatch
     payload: bytes  # `batch` encoded (batch_format), as the outbox passes it on
-
-    @property
-    def received_at(self) -> datetime:
-        return from_micros(self.batch.received_at)
 
     @property
     def events(self) -> list[CapturedEvent]:

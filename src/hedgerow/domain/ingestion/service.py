@@ -13,7 +13,6 @@ persons still at the versions read) and starts over if another writer got there 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -34,7 +33,13 @@ from hedgerow.db.write_turns import WRITE_TURN
 from hedgerow.domain.ingestion.batch_format import encode_batch
 from hedgerow.domain.ingestion.errors import IngestKeyUnknown
 from hedgerow.domain.ingestion.events import CaptureBatch, CapturedEvent
-from hedgerow.domain.ingestion.outbox import AppliedBatch, OutboxEntry, WrittenEntry, write_outbox
+from hedgerow.domain.ingestion.outbox import (
+    AppliedBatch,
+    OutboxEntry,
+    WrittenEntry,
+    event_columns,
+    write_outbox,
+)
 from hedgerow.domain.ingestion.queue import (
     ClaimConflict,
     QueuedBatch,
@@ -49,7 +54,6 @@ from hedgerow.domain.persons.batch import PersonBatch, StalePersons
 from hedgerow.domain.persons.identities import Generation, IdentityMemory, identity_memory, read_generation
 from hedgerow.domain.persons.ingest import PersonProcessor
 from hedgerow.domain.projects.service import get_project_by_token
-from hedgerow.store.base import EventColumns
 
 log = logging.getLogger("hedgerow.ingestion")
 
@@ -157,6 +161,8 @@ def _queue_writer(factory: sessionmaker[Session]) -> GroupCommit[dict[str, Any]]
                 partial(_queue_transaction, weakref.ref(engine)),
                 insert_queue_rows,
                 name="hedgerow-capture-queue",
+                retry_on=(IntegrityError, OperationalError),
+                attempts=_ATTEMPTS,
             )
             _QUEUE_WRITERS[engine] = writer
         return writer
@@ -164,26 +170,14 @@ def _queue_writer(factory: sessionmaker[Session]) -> GroupCommit[dict[str, Any]]
 
 def accept_capture(factory: sessionmaker[Session], batch: CaptureBatch, *, now: datetime) -> int:
     """Resolve the token and commit the batch to the queue; returns the number of events."""
-    project_id = _project_for_token(factory, batch.token)
-    row = queue_row(project_id, batch.events, now)
-    writer = _queue_writer(factory)
-    _retrying(lambda: writer.submit(row))
+    _queue_writer(factory).submit(queue_row(_project_for_token(factory, batch.token), batch.events, now))
     return len(batch.events)
 
 
 async def accept_capture_async(factory: sessionmaker[Session], batch: CaptureBatch, *, now: datetime) -> int:
     """`accept_capture` for the capture endpoints: waits for the commit without holding a thread."""
-    project_id = _project_for_token(factory, batch.token)
-    row = queue_row(project_id, batch.events, now)
-    writer = _queue_writer(factory)
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            await writer.submit_async(row)
-            break
-        except (IntegrityError, OperationalError):
-            if attempt == _ATTEMPTS:
-                raise
-            await asyncio.sleep(0.02 * attempt)
+    row = queue_row(_project_for_token(factory, batch.token), batch.events, now)
+    await _queue_writer(factory).submit_async(row)
     return len(batch.events)
 
 
@@ -209,7 +203,7 @@ def apply_queued(
 
     def apply() -> int:
         with PERSON_WRITES, factory() as session:
-            memory = identity_memory(session.get_bind())
+            memory = identity_memory(engine_of(factory))
             generation = read_generation(session)
             claimed = peek_batches(session, max_batches)
             if not claimed:
@@ -254,9 +248,8 @@ def apply_queued(
                         distinct_ids=changes.distinct_ids,
                     )
                     if entry_id is not None and written is not None:
-                        columns = EventColumns()
-                        for queued, ids in zip(batches, person_ids, strict=True):
-                            columns.extend(queued.batch.event_columns(project_id, ids))
+                        pairs = zip((b.batch for b in batches), person_ids, strict=True)
+                        columns = event_columns(project_id, pairs)
                         entry = OutboxEntry(project_id, columns, changes.persons, changes.distinct_ids)
                         entries.append(WrittenEntry(entry_id, entry))
                 written_generation = read_generation(session)

@@ -19,7 +19,6 @@ import threading
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Engine, Table, select
 from sqlalchemy.orm import Session
@@ -85,18 +84,12 @@ class IdentityMemory:
             self._generation = written_at
             self._rows.update(((project_id, row[1]), row) for project_id, row in rows)
 
-    def forget(self) -> None:
-        with self._lock:
-            self._rows.clear()
-            self._generation = None
-
 
 _MEMORIES: weakref.WeakKeyDictionary[Engine, IdentityMemory] = weakref.WeakKeyDictionary()
 _MEMORIES_LOCK = threading.Lock()
 
 
-def identity_memory(bind: Any) -> IdentityMemory:
-    engine: Engine = bind.engine if hasattr(bind, "engine") else bind
+def identity_memory(engine: Engine) -> IdentityMemory:
     with _MEMORIES_LOCK:
         memory = _MEMORIES.get(engine)
         if memory is None:
