@@ -12,6 +12,7 @@ from hedgerow.api.envelope import install_error_handlers
 from hedgerow.api.middleware import OptionalTrailingSlash
 from hedgerow.api.routes import ROUTERS
 from hedgerow.api.routes.capture import CaptureFastPath
+from hedgerow.db.checkpoints import Checkpointer
 from hedgerow.db.session import make_engine, make_sessionmaker
 from hedgerow.domain.cohorts.recovery import start_recovery
 from hedgerow.domain.ingestion.applier import ApplierProcess
@@ -23,11 +24,16 @@ from hedgerow.worker.runner import WorkerPool
 
 
 def create_app(settings: Settings) -> FastAPI:
-    engine = make_engine(settings.database_url)
+    # On SQLite, checkpoints run in a thread of their own (db/checkpoints.py), not in commits.
+    checkpoints = Checkpointer.wanted(make_engine(settings.database_url))
+    engine = make_engine(settings.database_url, checkpoints=not checkpoints)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.ensure_data_dir()
+        checkpointer = Checkpointer(engine) if checkpoints else None
+        if checkpointer is not None:
+            checkpointer.start()
         # Only the server opens the analytics store: DuckDB allows one writing process per file.
         app.state.store = open_store(settings.analytics_url)
         # Person changes are worked out in a process of their own (another core), by default.
@@ -61,6 +67,8 @@ def create_app(settings: Settings) -> FastAPI:
                 app.state.applier.stop()
             app.state.replicator.stop()
             app.state.store.close()
+            if checkpointer is not None:
+                checkpointer.stop()
             engine.dispose()
 
     app = FastAPI(

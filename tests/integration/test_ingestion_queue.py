@@ -3,6 +3,7 @@ arrival order, and a crash before a group commits replays it without duplicates.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -367,3 +368,24 @@ def test_batches_and_outbox_entries_of_the_earlier_row_format_still_apply(
         ("2", "old", ANON_PERSON),
     ]
     assert stored[1][3] == '{"k":1}'
+
+
+def test_a_group_leaves_no_person_objects_for_the_cycle_collector(factory: sessionmaker[Session]) -> None:
+    # Persons and their distinct ids refer to each other; a group unlinks them when done, so they
+    # are freed at once rather than piling up until the cycle collector walks them all.
+    from hedgerow.domain.persons.batch import LiveDistinctId, LivePerson
+
+    def live_objects() -> int:
+        return sum(isinstance(o, LivePerson | LiveDistinctId) for o in gc.get_objects())
+
+    _three_batches(factory)
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        before = live_objects()
+        assert apply_queued(factory, max_batches=10) == 3
+        assert live_objects() == before
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -27,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.domain.ingestion.queue import ClaimConflict
-from hedgerow.domain.ingestion.service import GC_THRESHOLD, apply_queued
+from hedgerow.domain.ingestion.service import apply_queued
 
 log = logging.getLogger("hedgerow.ingestion")
 READY_FD_VARIABLE = "HEDGEROW_APPLIER_READY_FD"
@@ -39,10 +39,48 @@ _SMALL_GROUP = 10
 _GATHER_SECONDS = 0.02
 
 
-def run_applier(factory: sessionmaker[Session], stop: threading.Event, *, max_batches: int = 100) -> None:
+class GroupCollector:
+    """Cycle collection between groups rather than in the middle of one.
+
+    The collector's young generation is counted in allocations net of frees. Mid-group, that
+    count is mostly the group's own short-lived objects (events, persons, rows), which would all
+    be freed by reference counting a moment later, and every pass walked them all (~25 ms per
+    pass, about a tenth of the applier's time). Between groups they are gone, and a pass walks
+    only what stays (remembered identities and persons). Automatic collection is switched off
+    while this is in use; `after_group` collects each generation by the counts the interpreter
+    keeps, as it would itself.
+    """
+
+    def __init__(self, young: int = 10_000, older: int = 20):
+        self.young = young
+        self.older = older
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+
+    def after_group(self) -> None:
+        young, middle, old = gc.get_count()
+        if old > self.older:
+            gc.collect(2)
+        elif middle > self.older:
+            gc.collect(1)
+        elif young > self.young:
+            gc.collect(0)
+
+    def close(self) -> None:
+        if self._was_enabled:
+            gc.enable()
+
+
+def run_applier(
+    factory: sessionmaker[Session],
+    stop: threading.Event,
+    *,
+    max_batches: int = 100,
+    collector: GroupCollector | None = None,
+) -> None:
     """Apply queued batches until `stop` is set: soon while there is work (20 ms after a group
     of fewer than 10 batches, at once after a larger one), polling briefly (backing off to
-    50 ms) while there is none."""
+    50 ms) while there is none. With `collector`, cycles are collected between groups."""
     idle = _IDLE_SECONDS
     while not stop.is_set():
         try:
@@ -54,6 +92,8 @@ def run_applier(factory: sessionmaker[Session], stop: threading.Event, *, max_ba
             applied = 0
             stop.wait(1.0)
         if applied:
+            if collector is not None:
+                collector.after_group()
             idle = _IDLE_SECONDS
             if applied < _SMALL_GROUP:
                 stop.wait(_GATHER_SECONDS)
@@ -75,15 +115,16 @@ def _stop_on_parent_exit(stop: threading.Event) -> None:
 
 def applier_main(factory: sessionmaker[Session]) -> None:
     """The child's body (`hedgerow apply-ingestion`): run until SIGTERM or the parent's exit."""
-    # As in the server's replicator: collect less often, or the collector keeps walking the
-    # person cache (see replicator.py).
-    gc.set_threshold(max(gc.get_threshold()[0], GC_THRESHOLD), 20, 20)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     threading.Thread(target=_stop_on_parent_exit, args=(stop,), daemon=True).start()
     _report_ready(factory)
-    run_applier(factory, stop)
+    collector = GroupCollector()
+    try:
+        run_applier(factory, stop, collector=collector)
+    finally:
+        collector.close()
 
 
 def _report_ready(factory: sessionmaker[Session]) -> None:

@@ -18,7 +18,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -115,6 +115,7 @@ def ingest_events(
         [person_ids], persons = resolve_events(session, project_id, [events])
         changes = persons.flush()
     persons.forget_written()  # the caller commits (or not) later
+    persons.release()
     write_outbox(
         session,
         project_id=project_id,
@@ -202,7 +203,7 @@ def apply_queued(
     """
 
     def apply() -> int:
-        with PERSON_WRITES, factory() as session:
+        with PERSON_WRITES, factory() as session, ExitStack() as releases:
             memory = identity_memory(engine_of(factory))
             generation = read_generation(session)
             claimed = peek_batches(session, max_batches)
@@ -217,6 +218,7 @@ def apply_queued(
                     person_ids, persons = resolve_events(
                         session, project_id, [b.events for b in batches], remembered=(memory, generation)
                     )
+                    releases.callback(persons.release)
                     resolved.append((project_id, batches, person_ids, persons))
             except SQLAlchemyError:
                 raise

@@ -379,6 +379,13 @@ class PersonBatch:
             if live.pk is not None and (person := live.person).pk is not None and not person.deleted
         ]
 
+    def release(self) -> None:
+        """Done with this batch: unlink its persons from their distinct ids. Each pair refers to
+        the other, and left as cycles they wait for the cycle collector, whose passes over a
+        group's thousands of pairs cost ingestion more than building them did."""
+        for person in [*self._by_pk.values(), *self._new_persons]:
+            person.distinct_ids = []
+
     def forget_written(self) -> None:
         """For a caller that commits later (or may roll back): drop what `flush` wrote from the
         cache, so only committed rows are ever remembered."""
