@@ -4,6 +4,9 @@ arrival order, and a crash before a group commits replays it without duplicates.
 from __future__ import annotations
 
 import gc
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -389,3 +392,57 @@ def test_a_group_leaves_no_person_objects_for_the_cycle_collector(factory: sessi
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_capture_writes_its_row_itself_only_when_that_cannot_wait(factory: sessionmaker[Session]) -> None:
+    from hedgerow.db.session import engine_of
+    from hedgerow.db.write_turns import WRITE_TURN
+    from hedgerow.domain.ingestion.queue import queue_row
+
+    engine = engine_of(factory)
+    writer = service._queue_writer(factory)
+    body = {"api_key": _TOKENS[id(factory)], "batch": [_event(1, "a")]}
+    row = queue_row(1, parse_capture(body, CaptureContext(now=NOW)).events, NOW)
+    if engine.dialect.name != "sqlite":
+        # A server round trip on the event loop would stall every request: always the thread.
+        assert writer.write_now(row) is False
+        assert queued_batches(factory) == 0
+        return
+    assert writer.write_now(row) is True
+    assert queued_batches(factory) == 1
+
+    # The write turn is someone else's (here another thread's): nothing is written, no waiting.
+    held, release = threading.Event(), threading.Event()
+
+    def hold_turn() -> None:
+        with WRITE_TURN(factory):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_turn)
+    holder.start()
+    held.wait(5)
+    try:
+        assert writer.write_now(row) is False
+    finally:
+        release.set()
+        holder.join()
+    assert queued_batches(factory) == 1
+
+    # A writer that takes no turns (an import, an API edit) holds SQLite's lock: fail at once
+    # instead of waiting in SQLite's busy handler, and leave the pooled connection as it was.
+    database = engine.url.database
+    assert database is not None
+    other = sqlite3.connect(database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        assert writer.write_now(row) is False
+        assert time.monotonic() - started < 1
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+    assert writer.write_now(row) is True
+    assert queued_batches(factory) == 2

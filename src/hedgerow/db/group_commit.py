@@ -6,7 +6,8 @@ their row to a writer thread and wait; the thread takes everything handed over s
 it in one transaction and releases those callers, then takes what arrived meanwhile. A call
 returns only once its row is committed, or raises the group's error (nothing of the group was
 committed). Errors named as transient (a busy database) are retried here, for the whole group,
-before any caller hears of them. Callers on an event loop await instead of blocking a thread.
+before any caller hears of them. Callers on an event loop await instead of blocking a thread;
+or, when the write can start without waiting at all, write it themselves (`write_now`).
 
 The thread starts with the first write and ends after a few idle seconds.
 """
@@ -66,6 +67,7 @@ class GroupCommit(Generic[T]):
         name: str = "group-commit",
         retry_on: tuple[type[BaseException], ...] = (),
         attempts: int = 1,
+        begin_now: Callable[[], AbstractContextManager[Connection | None]] | None = None,
     ):
         self._begin = begin  # a transaction, with whatever lock writers take around it
         self._write = write
@@ -74,10 +76,29 @@ class GroupCommit(Generic[T]):
         # Errors worth trying the whole group again for (a busy database), and how many tries.
         self._retry_on = retry_on
         self._attempts = attempts
+        # A transaction only if it can start this instant (None otherwise): for `write_now`.
+        self._begin_now = begin_now
         self._cond = threading.Condition()
         self._waiting: list[_Waiting[T]] = []
         self._running = False
         self.groups = 0  # committed groups (for tests and benchmarks)
+
+    def write_now(self, item: T) -> bool:
+        """Write `item` in the caller's own thread when that needs no waiting: nobody is queued
+        and `begin_now` gives a transaction. True once committed; False with nothing written,
+        and the caller submits it instead. Handing a row to the writer thread and being woken
+        again costs more than the write itself when nobody else is writing."""
+        if self._begin_now is None or self._waiting:
+            return False
+        try:
+            with self._begin_now() as connection:
+                if connection is None:
+                    return False
+                self._write(connection, [item])
+        except self._retry_on:
+            return False  # rolled back; the writer thread tries again, and waits if need be
+        self.groups += 1
+        return True
 
     def submit(self, item: T) -> None:
         """Write `item`; returns once it is committed."""

@@ -59,6 +59,30 @@ class WriteTurns:
             finally:
                 fcntl.flock(descriptor, fcntl.LOCK_UN)
 
+    @contextmanager
+    def attempt(self, factory: sessionmaker[Session] | Engine) -> Iterator[bool]:
+        """The turn if it is free this instant (True), else nothing taken (False): for a caller
+        that has something better to do than wait."""
+        descriptor = self._descriptor(factory)
+        if not self._lock.acquire(blocking=False):
+            yield False
+            return
+        try:
+            if descriptor is None:
+                yield True
+                return
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
+
 
 # Shared by every such writer of this process.
 WRITE_TURN = WriteTurns()

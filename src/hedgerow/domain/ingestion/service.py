@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.db.group_commit import GroupCommit
-from hedgerow.db.session import engine_of, transaction
+from hedgerow.db.session import BUSY_TIMEOUT_MS, engine_of, transaction
 from hedgerow.db.write_turns import WRITE_TURN
 from hedgerow.domain.ingestion.batch_format import encode_batch
 from hedgerow.domain.ingestion.errors import IngestKeyUnknown
@@ -147,6 +147,31 @@ def _queue_transaction(engine_ref: weakref.ref[Engine]) -> Iterator[Connection]:
         yield connection
 
 
+@contextmanager
+def _queue_transaction_now(engine_ref: weakref.ref[Engine]) -> Iterator[Connection | None]:
+    """A queue transaction on SQLite if the write turn is free and no other writer holds the
+    database this instant; else None, without waiting (the caller is the event loop)."""
+    engine = engine_ref()
+    if engine is None or engine.dialect.name != "sqlite":
+        yield None
+        return
+    with WRITE_TURN.attempt(engine) as ours:
+        if not ours:
+            yield None
+            return
+        with engine.connect() as connection:
+            # Other writers (API edits, imports) do not take write turns: fail at once on their
+            # lock rather than wait in SQLite's busy handler on the event loop.
+            raw = connection.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("PRAGMA busy_timeout=0")
+            try:
+                with connection.begin():
+                    yield connection
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
 _QUEUE_WRITERS: weakref.WeakKeyDictionary[Engine, GroupCommit[dict[str, Any]]] = weakref.WeakKeyDictionary()
 _QUEUE_WRITERS_LOCK = threading.Lock()
 
@@ -164,6 +189,7 @@ def _queue_writer(factory: sessionmaker[Session]) -> GroupCommit[dict[str, Any]]
                 name="hedgerow-capture-queue",
                 retry_on=(IntegrityError, OperationalError),
                 attempts=_ATTEMPTS,
+                begin_now=partial(_queue_transaction_now, weakref.ref(engine)),
             )
             _QUEUE_WRITERS[engine] = writer
         return writer
@@ -178,7 +204,9 @@ def accept_capture(factory: sessionmaker[Session], batch: CaptureBatch, *, now: 
 async def accept_capture_async(factory: sessionmaker[Session], batch: CaptureBatch, *, now: datetime) -> int:
     """`accept_capture` for the capture endpoints: waits for the commit without holding a thread."""
     row = queue_row(_project_for_token(factory, batch.token), batch.events, now)
-    await _queue_writer(factory).submit_async(row)
+    writer = _queue_writer(factory)
+    if not writer.write_now(row):
+        await writer.submit_async(row)
     return len(batch.events)
 
 
