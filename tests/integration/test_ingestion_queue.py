@@ -446,3 +446,21 @@ def test_capture_writes_its_row_itself_only_when_that_cannot_wait(factory: sessi
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
     assert writer.write_now(row) is True
     assert queued_batches(factory) == 2
+
+
+def test_a_person_changed_through_one_distinct_id_is_current_through_its_others(
+    factory: sessionmaker[Session], store: AnalyticsStore
+) -> None:
+    # Both ids remembered; then a change through "anon" only; then a change through "user".
+    _capture(factory, _event(1, "user"), _event(2, "anon"))
+    _capture(factory, _event(3, "user", event="$identify", properties={"$anon_distinct_id": "anon"}))
+    assert apply_queued(factory, max_batches=100) == 2
+    _capture(factory, _event(4, "anon", **{"$set": {"plan": "pro"}}))
+    assert apply_queued(factory, max_batches=100) == 1
+    _capture(factory, _event(5, "user", **{"$set": {"seats": 3}}))
+    assert apply_queued(factory, max_batches=100) == 1
+    assert dead_letters(factory) == []
+    assert drain_once(factory, store) == 3
+    [(_, properties, _, ids)] = _persons(factory)
+    assert sorted(ids) == ["anon", "user"]
+    assert properties["plan"] == "pro" and properties["seats"] == 3

@@ -50,7 +50,14 @@ class IdentityMemory:
         self.capacity = capacity
         self._generation: Generation | None = None
         self._rows: dict[tuple[int, str], IdentityRow] = {}
+        # Person pk -> version, kept apart from the rows: a commit that changed a person through
+        # one of its distinct ids leaves the rows of its other ids (not in that group) behind.
+        self._versions: dict[int, int] = {}
         self._lock = threading.Lock()
+
+    def _forget(self) -> None:
+        self._rows.clear()
+        self._versions.clear()
 
     def split(
         self, generation: Generation, project_id: int, distinct_ids: Iterable[str]
@@ -61,15 +68,15 @@ class IdentityMemory:
         missing: list[str] = []
         with self._lock:
             if generation != self._generation:
-                self._rows.clear()
+                self._forget()
                 self._generation = generation
-            rows = self._rows
+            rows, versions = self._rows, self._versions
             for distinct_id in distinct_ids:
                 row = rows.get((project_id, distinct_id))
-                if row is None:
+                if row is None or (version := versions.get(row[3])) is None:
                     missing.append(distinct_id)
                 else:
-                    hits.append(row)
+                    hits.append(row if version == row[5] else (*row[:5], version))
         return hits, missing
 
     def remember(
@@ -80,9 +87,11 @@ class IdentityMemory:
         remembered at `read_at` and not among them is unchanged. Rows are (project id, row)."""
         with self._lock:
             if read_at != self._generation or len(self._rows) > self.capacity:
-                self._rows.clear()
+                self._forget()
             self._generation = written_at
-            self._rows.update(((project_id, row[1]), row) for project_id, row in rows)
+            for project_id, row in rows:
+                self._rows[(project_id, row[1])] = row
+                self._versions[row[3]] = row[5]
 
 
 _MEMORIES: weakref.WeakKeyDictionary[Engine, IdentityMemory] = weakref.WeakKeyDictionary()
