@@ -33,6 +33,29 @@ _ROWS_ORJSON = b"o"
 _ROWS_STDLIB = b"j"
 
 
+class StoredEvent:
+    """One event of a stored batch as person processing reads it (`PersonEvent`): properties are
+    its person inputs only, and the timestamp becomes a datetime only if asked for (a new
+    person's `created_at`), not for every event."""
+
+    __slots__ = ("distinct_id", "event", "micros", "properties", "uuid")
+
+    def __init__(self, uuid: str, event: str, distinct_id: str, properties: dict[str, Any], micros: int):
+        self.uuid = uuid
+        self.event = event
+        self.distinct_id = distinct_id
+        self.properties = properties
+        self.micros = micros
+
+    @property
+    def timestamp(self) -> datetime:
+        return from_micros(self.micros)
+
+    @property
+    def process_person_profile(self) -> bool:
+        return self.properties.get("$process_person_profile") is not False
+
+
 @dataclass
 class StoredBatch:
     received_at: int  # microseconds since the epoch, like `timestamp`
@@ -46,14 +69,10 @@ class StoredBatch:
     def __len__(self) -> int:
         return len(self.uuid)
 
-    def person_events(self) -> list[CapturedEvent]:
+    def person_events(self) -> list[StoredEvent]:
         """The events as person processing sees them: properties are the person inputs only."""
-        return [
-            CapturedEvent(u, e, d, i, from_micros(t))
-            for u, e, d, i, t in zip(
-                self.uuid, self.event, self.distinct_id, self.inputs, self.timestamp, strict=True
-            )
-        ]
+        columns = (self.uuid, self.event, self.distinct_id, self.inputs, self.timestamp)
+        return [StoredEvent(*values) for values in zip(*columns, strict=True)]
 
     def event_columns(self, project_id: int, person_ids: list[str]) -> EventColumns:
         count = len(self.uuid)

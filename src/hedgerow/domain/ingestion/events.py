@@ -11,7 +11,7 @@ import re
 import uuid as uuidlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from hedgerow.db.types import uuid7
 from hedgerow.domain.ingestion.errors import CaptureRejected, IngestKeyRequired, IngestKeyUnknown
@@ -42,6 +42,23 @@ class CapturedEvent:
     @property
     def process_person_profile(self) -> bool:
         return self.properties.get("$process_person_profile") is not False
+
+
+class PersonEvent(Protocol):
+    """What person processing reads of an event (`CapturedEvent`, or a stored batch's event)."""
+
+    @property
+    def uuid(self) -> str: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def distinct_id(self) -> str: ...
+    @property
+    def properties(self) -> dict[str, Any]: ...
+    @property
+    def timestamp(self) -> datetime: ...
+    @property
+    def process_person_profile(self) -> bool: ...
 
 
 @dataclass(frozen=True)

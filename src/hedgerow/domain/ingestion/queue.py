@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hedgerow.domain.ingestion.batch_format import StoredBatch, decode_batch, encode_batch
+from hedgerow.domain.ingestion.batch_format import StoredBatch, StoredEvent, decode_batch, encode_batch
 from hedgerow.domain.ingestion.events import CapturedEvent
 from hedgerow.domain.ingestion.models import IngestionDeadLetter, IngestionQueue
 
@@ -39,7 +39,7 @@ class QueuedBatch:
     payload: bytes  # `batch` encoded (batch_format), as the outbox passes it on
 
     @property
-    def events(self) -> list[CapturedEvent]:
+    def events(self) -> list[StoredEvent]:
         return self.batch.person_events()
 
 

@@ -32,7 +32,7 @@ from hedgerow.db.session import BUSY_TIMEOUT_MS, engine_of, transaction
 from hedgerow.db.write_turns import WRITE_TURN
 from hedgerow.domain.ingestion.batch_format import encode_batch
 from hedgerow.domain.ingestion.errors import IngestKeyUnknown
-from hedgerow.domain.ingestion.events import CaptureBatch, CapturedEvent
+from hedgerow.domain.ingestion.events import CaptureBatch, CapturedEvent, PersonEvent
 from hedgerow.domain.ingestion.outbox import (
     AppliedBatch,
     OutboxEntry,
@@ -86,7 +86,7 @@ def _project_for_token(factory: sessionmaker[Session], token: str) -> int:
 def resolve_events(
     session: Session,
     project_id: int,
-    batches: Sequence[Sequence[CapturedEvent]],
+    batches: Sequence[Sequence[PersonEvent]],
     *,
     remembered: tuple[IdentityMemory, Generation] | None = None,
 ) -> tuple[list[list[str]], PersonBatch]:

@@ -52,6 +52,7 @@ class LiveDistinctId:
     person: LivePerson
     version: int
     dirty: bool = False
+    remembered: bool = False  # read from the identity memory, not from the store
 
 
 class StalePersons(Exception):
@@ -95,7 +96,7 @@ class PersonBatch:
             PERSONS, p.id == d.person_id
         )
 
-    def _adopt(self, rows: Iterable[Any]) -> None:
+    def _adopt(self, rows: Iterable[Any], *, remembered: bool = False) -> None:
         missing: list[LivePerson] = []
         for did_pk, distinct_id, did_version, pk, uuid, version in rows:
             person = self._by_pk.get(pk)
@@ -110,7 +111,7 @@ class PersonBatch:
                     person = LivePerson(pk, uuid, properties, identified, created_at, version)
                 self._by_pk[pk] = person
             if distinct_id not in self._ids:
-                live = LiveDistinctId(did_pk, distinct_id, person, did_version)
+                live = LiveDistinctId(did_pk, distinct_id, person, did_version, remembered=remembered)
                 self._ids[distinct_id] = live
                 person.distinct_ids.append(live)
         self._load_rest(missing)
@@ -155,7 +156,7 @@ class PersonBatch:
         if self.remembered is not None:
             memory, generation = self.remembered
             hits, wanted = memory.split(generation, self.project_id, wanted)
-            self._adopt(hits)
+            self._adopt(hits, remembered=True)
         for start in range(0, len(wanted), _LOOKUP_CHUNK):
             # Row locks serialise concurrent writers to the same persons on PostgreSQL.
             query = (
@@ -372,11 +373,16 @@ class PersonBatch:
             PERSON_PROPERTIES.evict(person.pk or 0, person.uuid)
 
     def identity_rows(self) -> list[IdentityRow]:
-        """Every distinct id this batch knows, as stored once its writes commit."""
+        """The distinct ids this batch read from the store or changed, as stored once its writes
+        commit. (Those it took from the identity memory and left as they were are remembered
+        there already.)"""
         return [
             (live.pk, live.distinct_id, live.version, person.pk, person.uuid, person.version)
             for live in self._ids.values()
-            if live.pk is not None and (person := live.person).pk is not None and not person.deleted
+            if (not live.remembered or live.dirty or live.person.dirty)
+            and live.pk is not None
+            and (person := live.person).pk is not None
+            and not person.deleted
         ]
 
     def release(self) -> None:

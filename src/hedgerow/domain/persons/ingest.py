@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from hedgerow.domain.ingestion.events import CapturedEvent
+from hedgerow.domain.ingestion.events import PersonEvent
 from hedgerow.domain.persons.batch import LivePerson, PersonBatch
 from hedgerow.domain.persons.identity import is_illegal_merge_id, person_uuid
 from hedgerow.domain.persons.properties import (
@@ -21,7 +22,7 @@ from hedgerow.domain.persons.properties import (
 MERGE_EVENTS = frozenset({"$identify", "$create_alias", "$merge_dangerously"})
 
 
-def merge_partner(event: CapturedEvent) -> str | None:
+def merge_partner(event: PersonEvent) -> str | None:
     """The *other* distinct id a merge event names (`$anon_distinct_id` or `alias`)."""
     if event.event == "$identify":
         value: Any = event.properties.get("$anon_distinct_id")
@@ -42,12 +43,12 @@ class PersonProcessor:
         self.project_id = batch.project_id
         self.warnings: list[str] = []
 
-    def preload(self, events: list[CapturedEvent]) -> None:
+    def preload(self, events: Sequence[PersonEvent]) -> None:
         wanted = {e.distinct_id for e in events}
         wanted.update(p for e in events if (p := merge_partner(e)) is not None)
         self.batch.preload(wanted)
 
-    def process(self, event: CapturedEvent) -> str:
+    def process(self, event: PersonEvent) -> str:
         if not event.process_person_profile:
             # Personless: nothing is created or changed; the id PostHog would give is used.
             known = self.batch.person_for(event.distinct_id)
@@ -57,7 +58,7 @@ class PersonProcessor:
         person = self._upsert(event, update) if other is None else self._merge(event, other, update)
         return person.uuid
 
-    def _create(self, event: CapturedEvent, update: PersonUpdate, *, identified: bool) -> LivePerson:
+    def _create(self, event: PersonEvent, update: PersonUpdate, *, identified: bool) -> LivePerson:
         properties = initial_properties(update, [("$creator_event_uuid", event.uuid)])
         person = self.batch.create(
             person_uuid(self.project_id, event.distinct_id), properties, event.timestamp, identified
@@ -78,13 +79,13 @@ class PersonProcessor:
             person.dirty = True
         return person
 
-    def _upsert(self, event: CapturedEvent, update: PersonUpdate) -> LivePerson:
+    def _upsert(self, event: PersonEvent, update: PersonUpdate) -> LivePerson:
         person = self.batch.person_for(event.distinct_id)
         if person is None:
             return self._create(event, update, identified=False)
         return self._apply(person, update, event=event.event)
 
-    def _merge(self, event: CapturedEvent, other_id: str, update: PersonUpdate) -> LivePerson:
+    def _merge(self, event: PersonEvent, other_id: str, update: PersonUpdate) -> LivePerson:
         target_id = event.distinct_id
         if other_id == target_id:
             return self._upsert(event, update)
