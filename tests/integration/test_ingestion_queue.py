@@ -4,6 +4,7 @@ arrival order, and a crash before a group commits replays it without duplicates.
 from __future__ import annotations
 
 import gc
+import random
 import sqlite3
 import threading
 import time
@@ -11,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import orjson
 import pytest
@@ -464,3 +466,73 @@ def test_a_person_changed_through_one_distinct_id_is_current_through_its_others(
     [(_, properties, _, ids)] = _persons(factory)
     assert sorted(ids) == ["anon", "user"]
     assert properties["plan"] == "pro" and properties["seats"] == 3
+
+
+def _random_traffic(rng: random.Random, count: int) -> list[list[dict[str, Any]]]:
+    """Batches of mixed traffic over a few distinct ids: page views (noisy keys), `$set`,
+    `$set_once`, `$unset`, identifies and aliases that merge persons, personless events."""
+    ids = [f"id-{i}" for i in range(12)]
+    events: list[dict[str, Any]] = []
+    for n in range(count):
+        distinct_id = rng.choice(ids)
+        kind = rng.random()
+        extra: dict[str, Any] = {"properties": {"$current_url": f"https://x.test/{rng.randrange(5)}"}}
+        if kind < 0.25:
+            extra["$set"] = {rng.choice("abc"): rng.randrange(4)}
+        elif kind < 0.35:
+            extra["$set_once"] = {rng.choice("abc"): rng.randrange(4)}
+        elif kind < 0.42:
+            extra["properties"]["$unset"] = [rng.choice("abc")]
+        elif kind < 0.55:
+            extra["event"] = "$identify"
+            extra["properties"]["$anon_distinct_id"] = rng.choice(ids)
+        elif kind < 0.62:
+            extra["event"] = "$create_alias"
+            extra["properties"]["alias"] = rng.choice(ids)
+        elif kind < 0.66:
+            extra["properties"]["$process_person_profile"] = False
+        events.append(_event(n % 60, distinct_id, **extra) | {"uuid": str(UUID(int=n + 1))})
+    batches: list[list[dict[str, Any]]] = []
+    while events:
+        size = rng.randrange(1, 6)
+        batches.append(events[:size])
+        del events[:size]
+    return batches
+
+
+def _apply_in_random_groups(factory: sessionmaker[Session], rng: random.Random) -> None:
+    while apply_queued(factory, max_batches=rng.randrange(1, 5)):
+        pass
+
+
+def _merged_state(factory: sessionmaker[Session]) -> list[tuple[list[str], dict[str, Any], bool]]:
+    return sorted((ids, properties, identified) for _, properties, identified, ids in _persons(factory))
+
+
+def test_what_the_applier_remembers_never_changes_the_outcome(
+    factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same traffic, applied in the same random groups, once reading every distinct id from
+    # the store each group and once through the identity memory: the persons must agree.
+    reference_engine = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    from hedgerow.db.migrate import upgrade
+
+    upgrade(str(reference_engine.url))
+    reference = make_sessionmaker(reference_engine)
+    with transaction(reference) as session:
+        _TOKENS[id(reference)] = projects.initialise(session).project_api_token
+    try:
+        for seed in range(3):
+            traffic = _random_traffic(random.Random(seed), 150)
+            with monkeypatch.context() as patched:
+                patched.setattr(IdentityMemory, "split", lambda self, g, p, ids: ([], list(ids)))
+                for batch in traffic:
+                    _capture(reference, *batch)
+                _apply_in_random_groups(reference, random.Random(seed))
+            for batch in traffic:
+                _capture(factory, *batch)
+            _apply_in_random_groups(factory, random.Random(seed))
+            assert dead_letters(factory) == dead_letters(reference) == []
+            assert _merged_state(factory) == _merged_state(reference)
+    finally:
+        reference_engine.dispose()
