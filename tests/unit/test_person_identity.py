@@ -57,6 +57,17 @@ def test_unset_accepts_an_object_and_nothing_changes_twice() -> None:
     assert not apply_update(person, person_update_for("e", {"$set": {"b": 2}}))
 
 
+def test_set_compares_strictly_as_posthog_does() -> None:
+    # Python holds 1 == True == 1.0; PostHog's strict comparison does not hold 1 === true.
+    person: dict[str, object] = {"flag": 1, "count": 0, "name": "a"}
+    changed = apply_update(
+        person, person_update_for("e", {"$set": {"flag": True, "count": False, "name": "a"}})
+    )
+    assert changed == {"flag", "count"}
+    assert person["flag"] is True and person["count"] is False
+    assert not apply_update(person, person_update_for("e", {"$set": {"flag": True, "name": "a"}}))
+
+
 def test_initial_properties_from_event_properties() -> None:
     update = person_update_for(
         "$pageview",

@@ -86,6 +86,8 @@ def is_noisy(key: str) -> bool:
 
 
 def all_noisy(keys: set[str]) -> bool:
+    if keys <= NOISY_KEYS:  # nearly always, for a known person: one set operation in C
+        return True
     return all(is_noisy(k) for k in keys - NOISY_KEYS)
 
 
@@ -143,6 +145,9 @@ def _copy_event_properties(
         set_once.setdefault(_INITIAL_NAME[key], value)
 
 
+_ABSENT: Any = object()  # equal to nothing but itself
+
+
 def apply_update(properties: dict[str, Any], update: PersonUpdate) -> set[str]:
     """Apply in PostHog's order, in place; returns the keys that changed.
 
@@ -151,7 +156,7 @@ def apply_update(properties: dict[str, Any], update: PersonUpdate) -> set[str]:
     `$unset` removes only keys the person had before this event, so `$set` k plus `$unset` k
     leaves k removed if it existed and set if it did not.
     """
-    had_before = [k for k in update.unset if k in properties]
+    had_before = [k for k in update.unset if k in properties] if update.unset else ()
     changed: set[str] = set()
     if update.set_once:
         # Set operations in C: on a known person nearly every `$set_once` key is already there.
@@ -163,7 +168,9 @@ def apply_update(properties: dict[str, Any], update: PersonUpdate) -> set[str]:
                     properties[key] = value
                     changed.add(key)
     for key, value in update.set.items():
-        if key not in properties or properties[key] != value:
+        current = properties.get(key, _ABSENT)
+        # Strict, as PostHog compares: `true` replaces `1` (Python holds them equal).
+        if current != value or type(current) is not type(value):
             properties[key] = value
             changed.add(key)
     for key in had_before:
