@@ -98,21 +98,27 @@ class PersonBatch:
 
     def _adopt(self, rows: Iterable[Any], *, remembered: bool = False) -> None:
         missing: list[LivePerson] = []
+        # Runs for every distinct id of every group: names bound once, arguments by position.
+        by_pk, ids, stored_versions, cached_person = (
+            self._by_pk,
+            self._ids,
+            self._stored_versions,
+            PERSON_PROPERTIES.get,
+        )
         for did_pk, distinct_id, did_version, pk, uuid, version in rows:
-            person = self._by_pk.get(pk)
+            person = by_pk.get(pk)
             if person is None:
-                self._stored_versions[pk] = version
-                cached = PERSON_PROPERTIES.get(pk, uuid, version)
+                stored_versions[pk] = version
+                cached = cached_person(pk, uuid, version)
                 if cached is None:
-                    person = LivePerson(pk, uuid, {}, False, _UNLOADED, version)
+                    person = LivePerson(pk, uuid, {}, False, _UNLOADED, version, [])
                     missing.append(person)
                 else:
-                    identified, created_at, properties = cached
-                    person = LivePerson(pk, uuid, properties, identified, created_at, version)
-                self._by_pk[pk] = person
-            if distinct_id not in self._ids:
-                live = LiveDistinctId(did_pk, distinct_id, person, did_version, remembered=remembered)
-                self._ids[distinct_id] = live
+                    person = LivePerson(pk, uuid, cached[2], cached[0], cached[1], version, [])
+                by_pk[pk] = person
+            if distinct_id not in ids:
+                live = LiveDistinctId(did_pk, distinct_id, person, did_version, False, remembered)
+                ids[distinct_id] = live
                 person.distinct_ids.append(live)
         self._load_rest(missing)
 
