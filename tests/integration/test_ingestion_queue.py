@@ -4,6 +4,7 @@ arrival order, and a crash before a group commits replays it without duplicates.
 from __future__ import annotations
 
 import gc
+import json
 import random
 import sqlite3
 import threading
@@ -259,6 +260,28 @@ def test_integers_beyond_64_bits_are_applied_exactly(
     assert f'"big":{big}' in person_json and f'"n":{big}' in event_json
 
 
+@pytest.mark.parametrize(
+    ("extra", "codec"),
+    [
+        ({}, b"d"),
+        # A lone surrogate (the standard library's JSON reads one) or an integer beyond 64 bits
+        # sends the batch down the standard library's path.
+        ({"s": "\ud800"}, b"D"),
+        ({"big": 123456789012345678901234567890}, b"D"),
+    ],
+)
+def test_any_text_capture_accepts_is_stored_as_sent(extra: dict[str, Any], codec: bytes) -> None:
+    from hedgerow.domain.ingestion.batch_format import decode_batch, encode_batch
+
+    odd = {"q": 'say "hi"\\n', "u": "Zürich ☃", **extra}
+    events = [CapturedEvent(str(UUID(int=1)), "e", "d", {"$set": odd, **odd}, NOW)]
+    batch, payload = decode_batch(encode_batch(events, NOW))
+    assert payload[:1] == codec
+    assert json.loads(batch.properties[0]) == {"$set": odd, **odd}
+    assert batch.inputs[0] == {"$set": odd}
+    assert batch.person_events()[0].timestamp == NOW
+
+
 def _split_misses(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Records, per lookup, the distinct ids the identity memory could not answer."""
     misses: list[list[str]] = []
@@ -360,19 +383,34 @@ def test_batches_and_outbox_entries_of_the_earlier_row_format_still_apply(
             "d": [],
         }
     )
+    # And the columnar format before the properties texts were set apart: one JSON object.
+    columnar = b"c" + orjson.dumps(
+        {
+            "n": 1_777_896_000_000_000,
+            "u": ["0190a6f4-0000-7000-8000-000000000003"],
+            "e": ["$pageview"],
+            "d": ["anon"],
+            "t": [1_777_896_000_000_000],
+            "p": ['{"c":3}'],
+            "i": [{"$set": {"seats": 2}}],
+        }
+    )
     with transaction(factory) as session:
         session.add(IngestionQueue(project_id=1, event_count=1, payload=queued, created_at=NOW))
         session.add(IngestionOutbox(project_id=1, event_count=1, payload=entry))
-    assert apply_queued(factory, max_batches=100) == 1
+        session.add(IngestionQueue(project_id=1, event_count=1, payload=columnar, created_at=NOW))
+    assert apply_queued(factory, max_batches=100) == 2
     assert drain_once(factory, store) == 2
     [(_, properties, _, ids)] = _persons(factory)
-    assert (properties["plan"], ids) == ("pro", ["anon"])
+    assert (properties["plan"], properties["seats"], ids) == ("pro", 2, ["anon"])
     stored = _stored(store, "SELECT uuid, event, person_id, properties FROM events ORDER BY uuid")
     assert [(e[0][-1], e[1], str(e[2])) for e in stored] == [
         ("1", "$pageview", ANON_PERSON),
         ("2", "old", ANON_PERSON),
+        ("3", "$pageview", ANON_PERSON),
     ]
     assert stored[1][3] == '{"k":1}'
+    assert stored[2][3] == '{"c":3}'
 
 
 def test_a_group_leaves_no_person_objects_for_the_cycle_collector(factory: sessionmaker[Session]) -> None:
