@@ -25,7 +25,7 @@ from hedgerow.worker.runner import WorkerPool
 
 def create_app(settings: Settings) -> FastAPI:
     # On SQLite, checkpoints run in a thread of their own (db/checkpoints.py), not in commits.
-    checkpoints = Checkpointer.wanted(make_engine(settings.database_url))
+    checkpoints = Checkpointer.wanted(settings.database_url)
     engine = make_engine(settings.database_url, checkpoints=not checkpoints)
 
     @asynccontextmanager

@@ -63,8 +63,9 @@ def test_the_server_engine_leaves_checkpoints_to_the_checkpointer(tmp_path: Path
     path = tmp_path / "meta.db"
     wal = Path(f"{path}-wal")
     engine = make_engine(f"sqlite:///{path}", checkpoints=False)
-    assert Checkpointer.wanted(engine)
-    assert not Checkpointer.wanted(make_engine("sqlite://"))
+    assert Checkpointer.wanted(f"sqlite:///{path}")
+    assert not Checkpointer.wanted("sqlite://")
+    assert not Checkpointer.wanted("postgresql+psycopg://u@localhost/db")
     blob = b"x" * 8192
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB)"))

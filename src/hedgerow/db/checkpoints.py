@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
 log = logging.getLogger("hedgerow.db")
 INTERVAL_SECONDS = 0.25
@@ -27,9 +27,11 @@ class Checkpointer:
         self._thread: threading.Thread | None = None
 
     @staticmethod
-    def wanted(engine: Engine) -> bool:
-        database = engine.url.database
-        return engine.url.get_backend_name() == "sqlite" and bool(database) and database != ":memory:"
+    def wanted(url: str) -> bool:
+        """Whether a database at `url` needs this: a SQLite file."""
+        parsed = make_url(url)
+        database = parsed.database
+        return parsed.get_backend_name() == "sqlite" and bool(database) and database != ":memory:"
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="hedgerow-checkpoints", daemon=True)

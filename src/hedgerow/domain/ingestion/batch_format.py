@@ -10,9 +10,10 @@ The first byte names the codec. `d`: four bytes giving the length of a JSON obje
 column but the properties texts, then the properties texts as a JSON array of their own, so the
 applier never parses the largest column, which it does not read, and the analytics store's
 writer parses it once. `D`: the same written by the standard library, when a person input holds
-an integer beyond 64 bits (orjson can neither write nor read one back exactly). Still read (and
-converted): `c`/`C`, the same columns in one JSON object, and `o`/`j`, the row-per-event formats
-of earlier versions, so batches queued before an upgrade apply normally.
+an integer beyond 64 bits (orjson can neither write nor read one back exactly). Earlier
+versions' formats are still read, so batches queued before an upgrade apply normally: `c`/`C`,
+the same columns in one JSON object (passed on as they are: every reader takes them), and
+`o`/`j`, one JSON row per event (converted).
 """
 
 from __future__ import annotations

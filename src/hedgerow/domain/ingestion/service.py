@@ -152,7 +152,9 @@ def _queue_transaction_now(engine_ref: weakref.ref[Engine]) -> Iterator[Connecti
     """A queue transaction on SQLite if the write turn is free and no other writer holds the
     database this instant; else None, without waiting (the caller is the event loop)."""
     engine = engine_ref()
-    if engine is None or engine.dialect.name != "sqlite":
+    # Nor when no pooled connection is idle: taking one would wait for another thread.
+    idle = getattr(engine.pool, "checkedin", None) if engine is not None else None
+    if engine is None or engine.dialect.name != "sqlite" or (idle is not None and idle() == 0):
         yield None
         return
     with WRITE_TURN.attempt(engine) as ours:
@@ -169,7 +171,11 @@ def _queue_transaction_now(engine_ref: weakref.ref[Engine]) -> Iterator[Connecti
                 with connection.begin():
                     yield connection
             finally:
-                raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                try:
+                    raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                except Exception:
+                    connection.invalidate()  # never back to the pool waiting for no lock
+                    raise
 
 
 _QUEUE_WRITERS: weakref.WeakKeyDictionary[Engine, GroupCommit[dict[str, Any]]] = weakref.WeakKeyDictionary()
