@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -87,3 +88,39 @@ def test_the_server_engine_leaves_checkpoints_to_the_checkpointer(tmp_path: Path
         engine.dispose()
     with sqlite3.connect(path) as check:
         assert check.execute("SELECT count(*) FROM t").fetchone() == (700,)
+
+
+class _InstantStop(threading.Event):
+    """A stop event whose pauses return at once."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.is_set()
+
+
+def test_the_applier_loop_collects_after_failed_groups_too(
+    monkeypatch: pytest.MonkeyPatch, collection_restored: Any
+) -> None:
+    from hedgerow.domain.ingestion import applier
+
+    gc.collect()
+    stop = _InstantStop()
+    calls = 0
+
+    def failing(factory: Any, *, max_batches: int) -> int:
+        nonlocal calls
+        calls += 1
+        garbage = [_Cycle() for _ in range(2_000)]
+        del garbage
+        if calls == 5:
+            stop.set()
+        raise RuntimeError("the metadata store is unreachable")
+
+    monkeypatch.setattr(applier, "apply_queued", failing)
+    collector = GroupCollector(young=1_000)
+    try:
+        applier.run_applier(None, stop, collector=collector)  # type: ignore[arg-type]
+        assert calls == 5
+        # Checked before automatic collection is back on: it would free them itself.
+        assert not any(isinstance(o, _Cycle) for o in gc.get_objects())
+    finally:
+        collector.close()

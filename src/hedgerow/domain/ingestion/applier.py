@@ -91,9 +91,9 @@ def run_applier(
             log.exception("applying queued capture batches failed; will retry")
             applied = 0
             stop.wait(1.0)
+        if collector is not None:  # after failures too: their tracebacks hold cycles
+            collector.after_group()
         if applied:
-            if collector is not None:
-                collector.after_group()
             idle = _IDLE_SECONDS
             if applied < _SMALL_GROUP:
                 stop.wait(_GATHER_SECONDS)
