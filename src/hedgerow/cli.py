@@ -216,8 +216,8 @@ def cmd_apply_ingestion(args: argparse.Namespace) -> None:
     from hedgerow.domain.ingestion.applier import applier_main
 
     settings = _settings()
-    # The server's commits (one per capture request) checkpoint the log; this process is the
-    # one every reader waits for.
+    # The server's checkpoint thread copies the log back (db/checkpoints.py): this process's
+    # commits, which every reader waits for, never do.
     engine = make_engine(settings.database_url, checkpoints=False)
     try:
         applier_main(make_sessionmaker(engine))

@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine, text
+
+from hedgerow.db.session import sqlite_file
 
 log = logging.getLogger("hedgerow.db")
 INTERVAL_SECONDS = 0.25
@@ -29,9 +31,7 @@ class Checkpointer:
     @staticmethod
     def wanted(url: str) -> bool:
         """Whether a database at `url` needs this: a SQLite file."""
-        parsed = make_url(url)
-        database = parsed.database
-        return parsed.get_backend_name() == "sqlite" and bool(database) and database != ":memory:"
+        return sqlite_file(url) is not None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="hedgerow-checkpoints", daemon=True)

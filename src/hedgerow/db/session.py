@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 BUSY_TIMEOUT_MS = 30_000
@@ -25,10 +25,19 @@ def _no_checkpoints(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
+def sqlite_file(url: str | URL) -> str | None:
+    """The database file behind a SQLite address; None for any other database or in memory."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return database
+
+
 def make_engine(url: str, *, checkpoints: bool = True) -> Engine:
-    """An engine for `url`. On SQLite, `checkpoints=False` leaves copying the write-ahead log
-    back into the database to the other processes' commits, for a process whose commits must
-    not wait on the disk (the ingestion applier)."""
+    """An engine for `url`. On SQLite, `checkpoints=False` keeps commits from copying the
+    write-ahead log back into the database: the server's checkpoint thread does that
+    (`db/checkpoints.py`), so no commit on the ingestion path waits on the disk."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)

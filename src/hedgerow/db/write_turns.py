@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from hedgerow.db.session import engine_of
+from hedgerow.db.session import BUSY_TIMEOUT_MS, engine_of, sqlite_file
 
 try:
     import fcntl
@@ -35,10 +36,8 @@ class WriteTurns:
 
     def _descriptor(self, factory: sessionmaker[Session] | Engine) -> int | None:
         bind = factory if isinstance(factory, Engine) else engine_of(factory)
-        if fcntl is None or bind.url.get_backend_name() != "sqlite":
-            return None
-        database = bind.url.database
-        if not database or database == ":memory:":
+        database = sqlite_file(bind.url)
+        if fcntl is None or database is None:
             return None
         with self._files_lock:
             if database not in self._files:
@@ -60,28 +59,47 @@ class WriteTurns:
                 fcntl.flock(descriptor, fcntl.LOCK_UN)
 
     @contextmanager
-    def attempt(self, factory: sessionmaker[Session] | Engine) -> Iterator[bool]:
-        """The turn if it is free this instant (True), else nothing taken (False): for a caller
-        that has something better to do than wait."""
-        descriptor = self._descriptor(factory)
-        if not self._lock.acquire(blocking=False):
-            yield False
-            return
-        try:
-            if descriptor is None:
-                yield True
+    def transaction(self, engine: Engine) -> Iterator[Connection]:
+        """A Core transaction (not an ORM session: this runs for every group of capture
+        requests) within a turn."""
+        with self(engine), engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def transaction_now(self, engine: Engine) -> Iterator[Connection | None]:
+        """A transaction within a turn if that needs no waiting at all, else None: for a caller
+        that must not block (the event loop). Only where turns are lock files (SQLite): a
+        server round trip would block as well. And only with an idle pooled connection, the
+        turn free this instant, and SQLite's busy handler off for the transaction, since other
+        writers (API edits, imports) take no turns: their lock fails it at once."""
+        descriptor = self._descriptor(engine)
+        idle = getattr(engine.pool, "checkedin", None)
+        with ExitStack() as held:  # let go in reverse order, whichever step stops it
+            if descriptor is None or (idle is not None and idle() == 0) or not self._lock.acquire(False):
+                yield None
                 return
+            held.callback(self._lock.release)
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                yield False
+                yield None
                 return
-            try:
-                yield True
-            finally:
-                fcntl.flock(descriptor, fcntl.LOCK_UN)
-        finally:
-            self._lock.release()
+            held.callback(fcntl.flock, descriptor, fcntl.LOCK_UN)
+            connection = held.enter_context(engine.connect())
+            raw = connection.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("PRAGMA busy_timeout=0")
+            held.callback(_restore_busy_timeout, connection, raw)
+            with connection.begin():
+                yield connection
+
+
+def _restore_busy_timeout(connection: Connection, raw: Any) -> None:
+    try:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    except Exception:
+        connection.invalidate()  # never back to the pool waiting for no lock
+        raise
 
 
 # Shared by every such writer of this process.

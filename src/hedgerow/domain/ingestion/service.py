@@ -17,8 +17,8 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, ExitStack
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.db.group_commit import GroupCommit
-from hedgerow.db.session import BUSY_TIMEOUT_MS, engine_of, transaction
+from hedgerow.db.session import engine_of, transaction
 from hedgerow.db.write_turns import WRITE_TURN
 from hedgerow.domain.ingestion.batch_format import encode_batch
 from hedgerow.domain.ingestion.errors import IngestKeyUnknown
@@ -137,45 +137,19 @@ def _retrying(action: Any) -> Any:
     raise AssertionError("unreachable")
 
 
-@contextmanager
-def _queue_transaction(engine_ref: weakref.ref[Engine]) -> Iterator[Connection]:
+def _engine(engine_ref: weakref.ref[Engine]) -> Engine:
     engine = engine_ref()
     if engine is None:
         raise RuntimeError("the metadata store's engine is gone")
-    # A Core transaction, not an ORM session: this runs for every group of capture requests.
-    with WRITE_TURN(engine), engine.begin() as connection:
-        yield connection
+    return engine
 
 
-@contextmanager
-def _queue_transaction_now(engine_ref: weakref.ref[Engine]) -> Iterator[Connection | None]:
-    """A queue transaction on SQLite if the write turn is free and no other writer holds the
-    database this instant; else None, without waiting (the caller is the event loop)."""
-    engine = engine_ref()
-    # Nor when no pooled connection is idle: taking one would wait for another thread.
-    idle = getattr(engine.pool, "checkedin", None) if engine is not None else None
-    if engine is None or engine.dialect.name != "sqlite" or (idle is not None and idle() == 0):
-        yield None
-        return
-    with WRITE_TURN.attempt(engine) as ours:
-        if not ours:
-            yield None
-            return
-        with engine.connect() as connection:
-            # Other writers (API edits, imports) do not take write turns: fail at once on their
-            # lock rather than wait in SQLite's busy handler on the event loop.
-            raw = connection.connection.dbapi_connection
-            assert raw is not None
-            raw.execute("PRAGMA busy_timeout=0")
-            try:
-                with connection.begin():
-                    yield connection
-            finally:
-                try:
-                    raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-                except Exception:
-                    connection.invalidate()  # never back to the pool waiting for no lock
-                    raise
+def _queue_transaction(engine_ref: weakref.ref[Engine]) -> AbstractContextManager[Connection]:
+    return WRITE_TURN.transaction(_engine(engine_ref))
+
+
+def _queue_transaction_now(engine_ref: weakref.ref[Engine]) -> AbstractContextManager[Connection | None]:
+    return WRITE_TURN.transaction_now(_engine(engine_ref))
 
 
 _QUEUE_WRITERS: weakref.WeakKeyDictionary[Engine, GroupCommit[dict[str, Any]]] = weakref.WeakKeyDictionary()

@@ -385,10 +385,10 @@ class PersonBatch:
         return [
             (live.pk, live.distinct_id, live.version, person.pk, person.uuid, person.version)
             for live in self._ids.values()
-            if (not live.remembered or live.dirty or live.person.dirty)
-            and live.pk is not None
+            if live.pk is not None
             and (person := live.person).pk is not None
             and not person.deleted
+            and (not live.remembered or live.dirty or person.dirty)
         ]
 
     def release(self) -> None:
