@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from hedgerow.db.session import transaction
+from hedgerow.db.session import engine_of, transaction
 from hedgerow.db.types import utcnow
 from hedgerow.domain.cohorts.calculation import calculate_cohort
 from hedgerow.domain.cohorts.models import Cohort
@@ -235,6 +235,26 @@ def test_concurrent_claimers_never_take_the_same_job(seeded: HedgerowClient) -> 
     for thread in threads:
         thread.join()
     assert sorted(claimed) == sorted(j.id for j in jobs(seeded)) and len(claimed) == 8
+
+
+def test_an_idle_poll_takes_no_write_lock(hedgerow: HedgerowClient) -> None:
+    # Idle workers poll several times a second: with nothing to claim, a poll must not wait
+    # for (or take) the database's write lock, which ingestion's writers share.
+    ctx = context(hedgerow)
+    queue = JobQueue(ctx.factory, policy_from(ctx))
+    engine = engine_of(ctx.factory)
+    with engine.connect() as other:
+        if engine.dialect.name == "sqlite":
+            other.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, held by someone else
+        else:
+            other.execute(select(Job.id).with_for_update())
+        started = time.monotonic()
+        assert queue.claim("idle") is None
+        assert time.monotonic() - started < 2
+        other.rollback()
+    create(hedgerow, name="due", filters=criteria(PRO))
+    job = queue.claim("busy")
+    assert job is not None and job.kind == "calculate_cohort"
 
 
 def test_heartbeats_keep_a_long_job_leased(seeded: HedgerowClient) -> None:

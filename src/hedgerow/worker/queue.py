@@ -1,6 +1,7 @@
 """The job queue's worker side: claim with a lease, heartbeat, complete, retry with back-off.
 
-A claim is one guarded UPDATE of the oldest claimable job: queued and due, or running with an
+A claim is a plain read (most polls find nothing, and take no lock), then one guarded UPDATE
+of the oldest claimable job: queued and due, or running with an
 expired lease (its worker died). The candidate is chosen with FOR UPDATE SKIP LOCKED, so
 concurrent workers on PostgreSQL skip each other's rows instead of waiting; SQLite has no row
 locks (SQLAlchemy leaves the clause out) and serialises writers, so the guard in the UPDATE's
@@ -59,10 +60,17 @@ class JobQueue:
 
     def claim(self, owner: str, *, kinds: Sequence[str] | None = None) -> ClaimedJob | None:
         now = utcnow()
+        claimable = _claimable(now, kinds, self.policy.max_attempts)
+        # Idle workers poll several times a second: a plain read first, so a poll that finds
+        # nothing never takes the write lock (on SQLite, one for the whole database, which
+        # ingestion's writers would otherwise wait behind).
+        with self.factory() as session:
+            if session.scalar(select(Job.id).where(claimable).limit(1)) is None:
+                return None
         with transaction(self.factory) as session:
             candidate = (
                 select(Job.id)
-                .where(_claimable(now, kinds, self.policy.max_attempts))
+                .where(claimable)
                 .order_by(Job.run_after, Job.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)
@@ -70,7 +78,7 @@ class JobQueue:
             )
             row = session.execute(
                 update(Job)
-                .where(Job.id == candidate, _claimable(now, kinds, self.policy.max_attempts))
+                .where(Job.id == candidate, claimable)
                 .values(
                     status="running",
                     lease_owner=owner,
