@@ -43,6 +43,7 @@ from hedgerow.domain.ingestion.outbox import (
 from hedgerow.domain.ingestion.queue import (
     ClaimConflict,
     QueuedBatch,
+    QueueRow,
     UnappliableBatches,
     insert_queue_rows,
     peek_batches,
@@ -152,11 +153,11 @@ def _queue_transaction_now(engine_ref: weakref.ref[Engine]) -> AbstractContextMa
     return WRITE_TURN.transaction_now(_engine(engine_ref))
 
 
-_QUEUE_WRITERS: weakref.WeakKeyDictionary[Engine, GroupCommit[dict[str, Any]]] = weakref.WeakKeyDictionary()
+_QUEUE_WRITERS: weakref.WeakKeyDictionary[Engine, GroupCommit[QueueRow]] = weakref.WeakKeyDictionary()
 _QUEUE_WRITERS_LOCK = threading.Lock()
 
 
-def _queue_writer(factory: sessionmaker[Session]) -> GroupCommit[dict[str, Any]]:
+def _queue_writer(factory: sessionmaker[Session]) -> GroupCommit[QueueRow]:
     """Capture requests of this process queue their batches together: concurrent requests
     share one transaction (and one turn at the write lock) instead of each waiting for its own."""
     engine = engine_of(factory)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Table, Text, bindparam, cast, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from hedgerow.db.bulk import BulkStatement
 from hedgerow.domain.persons.cache import PERSON_PROPERTIES
 from hedgerow.domain.persons.identities import Generation, IdentityMemory, IdentityRow
 from hedgerow.domain.persons.json_text import dumps_text, loads_exact
@@ -28,6 +29,35 @@ _UNLOADED = datetime(1970, 1, 1, tzinfo=UTC)  # replaced from the row before any
 PERSONS: Table = Person.__table__  # type: ignore[assignment]
 DISTINCT_IDS: Table = PersonDistinctId.__table__  # type: ignore[assignment]
 TOMBSTONES: Table = PersonReplicaTombstone.__table__  # type: ignore[assignment]
+# The writes of every group: rows straight to the driver (db/bulk.py), properties as JSON text
+# serialised once, for the store and for the replica's version row alike.
+_INSERT_PERSONS = BulkStatement(
+    insert(PERSONS),
+    ("uuid", "project_id", "properties", "is_identified", "created_at", "version"),
+    serialized=("properties",),
+)
+_UPDATE_PERSONS = BulkStatement(
+    update(PERSONS)
+    .where(PERSONS.c.id == bindparam("b_id"), PERSONS.c.version == bindparam("b_read"))
+    .values(
+        properties=bindparam("b_properties", type_=PERSONS.c.properties.type),
+        is_identified=bindparam("b_identified", type_=PERSONS.c.is_identified.type),
+        created_at=bindparam("b_created", type_=PERSONS.c.created_at.type),
+        version=bindparam("b_version", type_=PERSONS.c.version.type),
+    ),
+    ("b_properties", "b_identified", "b_created", "b_version", "b_id", "b_read"),
+    serialized=("b_properties",),
+)
+_INSERT_IDS = BulkStatement(insert(DISTINCT_IDS), ("project_id", "distinct_id", "person_id", "version"))
+_MOVE_IDS = BulkStatement(
+    update(DISTINCT_IDS)
+    .where(DISTINCT_IDS.c.id == bindparam("b_id"))
+    .values(
+        person_id=bindparam("b_person", type_=DISTINCT_IDS.c.person_id.type),
+        version=bindparam("b_version", type_=DISTINCT_IDS.c.version.type),
+    ),
+    ("b_person", "b_version", "b_id"),
+)
 
 
 @dataclass(eq=False, slots=True)
@@ -240,29 +270,33 @@ class PersonBatch:
             )
         return found
 
-    def _insert_persons(self, persons: list[LivePerson]) -> None:
+    def _insert_persons(self, persons: list[tuple[LivePerson, str]]) -> None:
         if not persons:
             return
-        revived = self._tombstones("person", [p.uuid for p in persons])
-        for person in persons:
+        revived = self._tombstones("person", [p.uuid for p, _ in persons])
+        for person, _ in persons:
             person.version = revived.get(person.uuid, -1) + 1
-        rows = self.session.connection().execute(
-            insert(PERSONS).returning(PERSONS.c.id, PERSONS.c.uuid),
-            [
-                {
-                    "uuid": p.uuid,
-                    "project_id": self.project_id,
-                    "properties": p.properties,
-                    "is_identified": p.is_identified,
-                    "created_at": p.created_at,
-                    "version": p.version,
-                }
-                for p in persons
-            ],
+        project_id = self.project_id
+        _INSERT_PERSONS.executemany(
+            self.session.connection(),
+            [(p.uuid, project_id, text, p.is_identified, p.created_at, p.version) for p, text in persons],
         )
-        pks = dict((uuid, pk) for pk, uuid in rows)
-        for person in persons:
+        pks = self._pks(PERSONS.c.uuid, PERSONS, [p.uuid for p, _ in persons])
+        for person, _ in persons:
             person.pk = pks[person.uuid]
+
+    def _pks(self, key: Any, table: Table, values: list[str]) -> dict[str, int]:
+        """The primary keys of rows just inserted, by their key within the project (the
+        driver's executemany hands back none)."""
+        pks: dict[str, int] = {}
+        for start in range(0, len(values), _LOOKUP_CHUNK):
+            rows = self.session.connection().execute(
+                select(key, table.c.id).where(
+                    table.c.project_id == self.project_id, key.in_(values[start : start + _LOOKUP_CHUNK])
+                )
+            )
+            pks.update((key, pk) for key, pk in rows)
+        return pks
 
     def _write_distinct_ids(self, changed: list[LiveDistinctId]) -> None:
         fresh = [d for d in changed if d.pk is None]
@@ -271,30 +305,17 @@ class PersonBatch:
             revived = self._tombstones("distinct_id", [d.distinct_id for d in fresh])
             for live in fresh:
                 live.version = revived.get(live.distinct_id, -1) + 1
-            rows = self.session.connection().execute(
-                insert(DISTINCT_IDS).returning(DISTINCT_IDS.c.id, DISTINCT_IDS.c.distinct_id),
-                [
-                    {
-                        "project_id": self.project_id,
-                        "distinct_id": d.distinct_id,
-                        "person_id": d.person.pk,
-                        "version": d.version,
-                    }
-                    for d in fresh
-                ],
+            _INSERT_IDS.executemany(
+                self.session.connection(),
+                [(self.project_id, d.distinct_id, d.person.pk, d.version) for d in fresh],
             )
-            pks = {distinct_id: pk for pk, distinct_id in rows}
+            pks = self._pks(DISTINCT_IDS.c.distinct_id, DISTINCT_IDS, [d.distinct_id for d in fresh])
             for live in fresh:
                 live.pk = pks[live.distinct_id]
         for live in moved:
             live.version += 1
         if moved:
-            self.session.connection().execute(
-                update(DISTINCT_IDS)
-                .where(DISTINCT_IDS.c.id == bindparam("b_id"))
-                .values(person_id=bindparam("b_person"), version=bindparam("b_version")),
-                [{"b_id": d.pk, "b_person": d.person.pk, "b_version": d.version} for d in moved],
-            )
+            _MOVE_IDS.executemany(self.session.connection(), [(d.person.pk, d.version, d.pk) for d in moved])
 
     def bury(self, persons: Iterable[tuple[str, int]], distinct_ids: Iterable[tuple[str, int]] = ()) -> None:
         """Record deletion versions ((uuid, version), (distinct id, version)) so that a revived
@@ -320,39 +341,24 @@ class PersonBatch:
 
     def flush(self) -> ReplicaChanges:
         """Write every change; returns the version rows the analytics replica needs."""
-        created = [p for p in self._new_persons if not p.deleted]
+        created = [(p, dumps_text(p.properties)) for p in self._new_persons if not p.deleted]
         self._insert_persons(created)
-        changed = [p for p in self._by_pk.values() if p.dirty and not p.deleted]
-        for person in changed:
+        changed = [(p, dumps_text(p.properties)) for p in self._by_pk.values() if p.dirty and not p.deleted]
+        for person, _ in changed:
             person.version += 1
         if changed:
-            result = self.session.connection().execute(
-                update(PERSONS)
-                .where(PERSONS.c.id == bindparam("b_id"), PERSONS.c.version == bindparam("b_read"))
-                .values(
-                    properties=bindparam("b_properties", type_=PERSONS.c.properties.type),
-                    is_identified=bindparam("b_identified"),
-                    created_at=bindparam("b_created", type_=PERSONS.c.created_at.type),
-                    version=bindparam("b_version"),
-                ),
+            stored = self._stored_versions
+            matched = _UPDATE_PERSONS.executemany(
+                self.session.connection(),
                 [
-                    {
-                        "b_id": p.pk,
-                        "b_read": self._stored_versions.get(p.pk or 0, -1),
-                        "b_properties": p.properties,
-                        "b_identified": p.is_identified,
-                        "b_created": p.created_at,
-                        "b_version": p.version,
-                    }
-                    for p in changed
+                    (text, p.is_identified, p.created_at, p.version, p.pk, stored.get(p.pk or 0, -1))
+                    for p, text in changed
                 ],
             )
             # Each row is updated only at the version this batch read: fewer rows means another
             # writer got there first, and what was computed here is stale.
-            if self.session.get_bind().dialect.supports_sane_multi_rowcount and result.rowcount != len(
-                changed
-            ):
-                raise StalePersons(f"{len(changed) - result.rowcount} person(s) changed meanwhile")
+            if self.session.get_bind().dialect.supports_sane_multi_rowcount and matched != len(changed):
+                raise StalePersons(f"{len(changed) - matched} person(s) changed meanwhile")
         changed_ids = [d for d in self._ids.values() if d.dirty and d.person.pk is not None]
         self._write_distinct_ids(changed_ids)
         removed = [p for p in self._by_pk.values() if p.deleted]
@@ -361,9 +367,10 @@ class PersonBatch:
         if removed:
             self.session.connection().execute(delete(Person).where(Person.id.in_([p.pk for p in removed])))
             self.bury([(p.uuid, p.version) for p in removed])
-        self._written = [*created, *changed]
+        self._written = [p for p, _ in [*created, *changed]]
         self._removed = removed
-        versions = [self._version_row(p) for p in [*created, *changed, *removed]]
+        versions = [self._version_row(p, text) for p, text in [*created, *changed]]
+        versions += [self._version_row(p, dumps_text(p.properties)) for p in removed]
         id_versions = [
             DistinctIdVersion(self.project_id, d.distinct_id, d.person.uuid, d.version) for d in changed_ids
         ]
@@ -404,11 +411,11 @@ class PersonBatch:
         for person in [*self._written, *self._removed]:
             PERSON_PROPERTIES.evict(person.pk or 0, person.uuid)
 
-    def _version_row(self, person: LivePerson) -> PersonVersion:
+    def _version_row(self, person: LivePerson, text: str) -> PersonVersion:
         return PersonVersion(
             project_id=self.project_id,
             id=person.uuid,
-            properties=dumps_text(person.properties),
+            properties=text,
             is_identified=person.is_identified,
             created_at=person.created_at,
             version=person.version,

@@ -20,7 +20,8 @@ def dumps_text(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
     except TypeError:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        # ASCII: a lone surrogate (which orjson refuses too) is escaped, so the text encodes.
+        return json.dumps(value, separators=(",", ":"))
 
 
 def loads_exact(data: bytes | str) -> Any:
