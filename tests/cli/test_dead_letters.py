@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from hedgerow.db.session import make_engine, make_sessionmaker, transaction
 from hedgerow.domain.ingestion.batch_format import encode_batch
 from hedgerow.domain.ingestion.events import CapturedEvent
-from hedgerow.domain.ingestion.models import IngestionDeadLetter, IngestionQueue
+from hedgerow.domain.ingestion.models import IngestionApplied, IngestionDeadLetter, IngestionQueue
 from hedgerow.domain.ingestion.queue import decode_queued, list_dead_letters, queued_batches
 from hedgerow.domain.ingestion.service import apply_queued
 from tests.support import hedgerow_cli
@@ -64,5 +64,11 @@ def test_dead_letters_are_listed_and_replayed_whole(env: dict[str, str]) -> None
     assert hedgerow_cli(env, "dead-letters", "list", "--json") == []
     # What comes back is the batch as it was set aside.
     with factory() as session:
-        [(queue_id, payload)] = session.query(IngestionQueue.id, IngestionQueue.payload).all()
+        # (The batch applied above stays in the queue, marked applied, until it is copied.)
+        applied = select(IngestionApplied.queue_id)
+        [(queue_id, payload)] = (
+            session.query(IngestionQueue.id, IngestionQueue.payload)
+            .filter(IngestionQueue.id.not_in(applied))
+            .all()
+        )
     assert [e.uuid for e in decode_queued(queue_id, project_id, payload).events] == [e.uuid for e in events]

@@ -17,13 +17,18 @@ from uuid import UUID
 
 import orjson
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.db.session import make_engine, make_sessionmaker, transaction
 from hedgerow.domain.ingestion import service
 from hedgerow.domain.ingestion.events import CaptureContext, CapturedEvent, parse_capture
-from hedgerow.domain.ingestion.models import IngestionDeadLetter, IngestionOutbox, IngestionQueue
+from hedgerow.domain.ingestion.models import (
+    IngestionApplied,
+    IngestionDeadLetter,
+    IngestionOutbox,
+    IngestionQueue,
+)
 from hedgerow.domain.ingestion.outbox import drain_once, pending_entries
 from hedgerow.domain.ingestion.queue import decode_queued, list_dead_letters, queued_batches
 from hedgerow.domain.ingestion.service import accept_capture, apply_queued
@@ -213,6 +218,49 @@ def test_a_crash_between_person_apply_and_store_append_replays_without_duplicate
     assert len({(v[0], v[1]) for v in versions}) == len(versions)
 
 
+def _queue_rows(factory: sessionmaker[Session]) -> tuple[int, int, list[bytes]]:
+    """(queue rows, of which marked applied, outbox payloads), whatever their state."""
+    with factory() as session:
+        rows = session.scalar(select(func.count()).select_from(IngestionQueue)) or 0
+        applied = session.scalar(select(func.count()).select_from(IngestionApplied)) or 0
+        entries = list(session.scalars(select(IngestionOutbox.payload)))
+    return rows, applied, entries
+
+
+def test_an_applied_batch_stays_queued_until_its_entry_is_copied(
+    factory: sessionmaker[Session], store: AnalyticsStore
+) -> None:
+    # The outbox entry refers to the queued batches instead of copying them under the write
+    # lock; the batches leave the queue with the entry, once the store holds their events.
+    _three_batches(factory)
+    with factory() as session:
+        payloads = list(session.scalars(select(IngestionQueue.payload)))
+    assert apply_queued(factory, max_batches=100) == 3
+    rows, applied, [entry] = _queue_rows(factory)
+    assert (rows, applied, queued_batches(factory)) == (3, 3, 0)
+    assert not any(payload in entry for payload in payloads)
+    assert apply_queued(factory, max_batches=100) == 0  # marked: never applied twice
+    assert drain_once(factory, store) == 1
+    assert _queue_rows(factory) == (0, 0, [])
+    _assert_applied(factory, store)
+
+
+def test_an_entry_whose_batch_is_gone_is_never_copied_in_part(
+    factory: sessionmaker[Session], store: AnalyticsStore
+) -> None:
+    _three_batches(factory)
+    assert apply_queued(factory, max_batches=100) == 3
+    with transaction(factory) as session:  # only by hand: nothing deletes a batch before its entry
+        first = session.scalar(select(func.min(IngestionQueue.id)))
+        session.execute(delete(IngestionApplied).where(IngestionApplied.queue_id == first))
+        session.execute(delete(IngestionQueue).where(IngestionQueue.id == first))
+    with pytest.raises(LookupError, match="gone"):
+        drain_once(factory, store)
+    rows, applied, entries = _queue_rows(factory)
+    assert (rows, applied, len(entries)) == (2, 2, 1)  # the rest left as it was, for an operator
+    assert _stored(store, "SELECT count(*) FROM events") == [("0",)]
+
+
 def test_a_batch_that_cannot_be_applied_is_set_aside_and_the_rest_flow(
     factory: sessionmaker[Session], store: AnalyticsStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -395,12 +443,27 @@ def test_batches_and_outbox_entries_of_the_earlier_row_format_still_apply(
             "i": [{"$set": {"seats": 2}}],
         }
     )
+    # And the framed entry that carried its batches' payloads (before entries referred to them).
+    columns = orjson.dumps(
+        {
+            "n": 1_777_896_000_000_000,
+            "u": ["0190a6f4-0000-7000-8000-000000000004"],
+            "e": ["kept"],
+            "d": ["anon"],
+            "t": [1_777_896_000_000_000],
+            "i": [{}],
+        }
+    )
+    carried = b"d" + len(columns).to_bytes(4, "big") + columns + orjson.dumps(['{"f":4}'])
+    head = orjson.dumps({"b": [[len(carried), [ANON_PERSON]]], "p": [], "d": []})
+    framed = b"2" + len(head).to_bytes(4, "big") + head + carried
     with transaction(factory) as session:
         session.add(IngestionQueue(project_id=1, event_count=1, payload=queued, created_at=NOW))
         session.add(IngestionOutbox(project_id=1, event_count=1, payload=entry))
+        session.add(IngestionOutbox(project_id=1, event_count=1, payload=framed))
         session.add(IngestionQueue(project_id=1, event_count=1, payload=columnar, created_at=NOW))
     assert apply_queued(factory, max_batches=100) == 2
-    assert drain_once(factory, store) == 2
+    assert drain_once(factory, store) == 3
     [(_, properties, _, ids)] = _persons(factory)
     assert (properties["plan"], properties["seats"], ids) == ("pro", 2, ["anon"])
     stored = _stored(store, "SELECT uuid, event, person_id, properties FROM events ORDER BY uuid")
@@ -408,9 +471,11 @@ def test_batches_and_outbox_entries_of_the_earlier_row_format_still_apply(
         ("1", "$pageview", ANON_PERSON),
         ("2", "old", ANON_PERSON),
         ("3", "$pageview", ANON_PERSON),
+        ("4", "kept", ANON_PERSON),
     ]
     assert stored[1][3] == '{"k":1}'
     assert stored[2][3] == '{"c":3}'
+    assert stored[3][3] == '{"f":4}'
 
 
 def test_a_group_leaves_no_person_objects_for_the_cycle_collector(factory: sessionmaker[Session]) -> None:

@@ -1,4 +1,8 @@
-"""Writing accepted batches to the outbox, and moving them into the analytics store.
+"""Writing applied batches to the outbox, and moving them into the analytics store.
+
+An entry carries what applying a group of batches produced (each event's person id, the person
+and distinct-id versions) and refers to the queued batches for the events themselves: their
+payloads stay in the queue, written once by capture, until the entry is copied.
 
 Replaying an entry is harmless: events are deduplicated by uuid by the store's readers, and
 person/distinct-id rows carry versions (readers keep the highest).
@@ -7,9 +11,10 @@ person/distinct-id rows carry versions (readers keep the highest).
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -20,6 +25,7 @@ from hedgerow.db.session import transaction
 from hedgerow.db.write_turns import WRITE_TURN
 from hedgerow.domain.ingestion.batch_format import StoredBatch, decode_batch
 from hedgerow.domain.ingestion.models import IngestionOutbox
+from hedgerow.domain.ingestion.queue import delete_copied, queued_payloads
 from hedgerow.store.base import (
     AnalyticsStore,
     DistinctIdVersion,
@@ -44,20 +50,25 @@ class OutboxEntry:
     events: EventColumns
     persons: list[PersonVersion]
     distinct_ids: list[DistinctIdVersion]
+    queue_ids: list[int] = field(default_factory=list)  # the queued batches it refers to
 
 
 @dataclass(frozen=True)
 class AppliedBatch:
-    """A queued batch's payload (batch_format) with the person id of each of its events."""
+    """A batch's payload (batch_format) with the person id of each of its events; with
+    `queue_id`, the entry refers to the queued batch instead of carrying the payload."""
 
     payload: bytes
     person_ids: list[str]
+    queue_id: int | None = None
 
 
-# An entry: this byte, the header's length (4 bytes, big-endian), the header (orjson: each
-# batch's payload length and person ids, the person and distinct-id versions), then the
-# batches' payloads exactly as capture stored them. Entries of earlier versions are one JSON
-# object (first byte `{`), events as rows.
+# An entry: this byte, the header's length (4 bytes, big-endian), the header (orjson: per batch
+# [length of its payload here, person ids, queue id], the person and distinct-id versions),
+# then the payloads of the batches that are not queued (a batch with a queue id has length 0
+# here: its payload is read from the queue). Earlier versions wrote `2` (every payload in the
+# entry, no queue ids) and one JSON object (first byte `{`, events as rows); both are read.
+_REFERRING = b"3"
 _FRAMED = b"2"
 _LENGTH = struct.Struct(">I")
 
@@ -67,16 +78,17 @@ def encode_entry(
     persons: Sequence[PersonVersion],
     distinct_ids: Sequence[DistinctIdVersion],
 ) -> bytes:
+    carried = [b for b in batches if b.queue_id is None]
     header = orjson.dumps(
         {
-            "b": [[len(b.payload), b.person_ids] for b in batches],
+            "b": [[len(b.payload) if b.queue_id is None else 0, b.person_ids, b.queue_id] for b in batches],
             "p": [
                 [p.id, p.properties, p.is_identified, p.created_at, p.version, p.is_deleted] for p in persons
             ],
             "d": [[d.distinct_id, d.person_id, d.version, d.is_deleted] for d in distinct_ids],
         }
     )
-    return b"".join([_FRAMED, _LENGTH.pack(len(header)), header, *(b.payload for b in batches)])
+    return b"".join([_REFERRING, _LENGTH.pack(len(header)), header, *(b.payload for b in carried)])
 
 
 def event_columns(project_id: int, batches: Iterable[tuple[StoredBatch, list[str]]]) -> EventColumns:
@@ -87,22 +99,35 @@ def event_columns(project_id: int, batches: Iterable[tuple[StoredBatch, list[str
     return columns
 
 
-def decode_entry(project_id: int, payload: bytes) -> OutboxEntry:
-    if payload[:1] != _FRAMED:
+def decode_entry(
+    project_id: int, payload: bytes, read_queued: Callable[[list[int]], Mapping[int, bytes]]
+) -> OutboxEntry:
+    """An entry as written; `read_queued` gives the payloads of the queued batches it refers to."""
+    codec = payload[:1]
+    if codec not in (_REFERRING, _FRAMED):
         return _decode_rows_entry(project_id, payload)
     (length,) = _LENGTH.unpack_from(payload, 1)
     offset = 1 + _LENGTH.size
     header: dict[str, Any] = orjson.loads(payload[offset : offset + length])
     offset += length
+    parts = header["b"] if codec == _REFERRING else [[size, ids, None] for size, ids in header["b"]]
+    queue_ids = [queue_id for _, _, queue_id in parts if queue_id is not None]
+    queued = read_queued(queue_ids) if queue_ids else {}
     batches: list[AppliedBatch] = []
-    for size, person_ids in header["b"]:
-        batches.append(AppliedBatch(payload[offset : offset + size], person_ids))
-        offset += size
+    for size, person_ids, queue_id in parts:
+        if queue_id is None:
+            batches.append(AppliedBatch(payload[offset : offset + size], person_ids))
+            offset += size
+        elif queue_id in queued:
+            batches.append(AppliedBatch(queued[queue_id], person_ids, queue_id))
+        else:  # never deleted before its entry: the store would silently miss its events
+            raise LookupError(f"outbox entry refers to queued batch {queue_id}, which is gone")
     return OutboxEntry(
         project_id=project_id,
         events=event_columns(project_id, ((decode_batch(b.payload)[0], b.person_ids) for b in batches)),
         persons=_person_versions(project_id, header["p"]),
         distinct_ids=_distinct_id_versions(project_id, header["d"]),
+        queue_ids=queue_ids,
     )
 
 
@@ -193,6 +218,7 @@ def copy_written(
     _append(store, [w.entry for w in written])
     with WRITE_TURN(factory), transaction(factory) as session:
         session.execute(delete(IngestionOutbox).where(IngestionOutbox.id.in_([w.id for w in written])))
+        delete_copied(session, [queue_id for w in written for queue_id in w.entry.queue_ids])
 
 
 def drain_once(factory: sessionmaker[Session], store: AnalyticsStore, *, max_entries: int = 200) -> int:
@@ -210,9 +236,12 @@ def drain_once(factory: sessionmaker[Session], store: AnalyticsStore, *, max_ent
         ).all()
         if not rows:
             return 0
-        _append(store, [decode_entry(project_id, payload) for _, project_id, payload in rows])
+        read_queued = partial(queued_payloads, session)
+        entries = [decode_entry(project_id, payload, read_queued) for _, project_id, payload in rows]
+        _append(store, entries)
         with WRITE_TURN(factory):
             session.execute(delete(IngestionOutbox).where(IngestionOutbox.id.in_([r[0] for r in rows])))
+            delete_copied(session, [queue_id for entry in entries for queue_id in entry.queue_ids])
             session.commit()
         return len(rows)
 

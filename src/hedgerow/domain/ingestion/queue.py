@@ -1,6 +1,7 @@
 """The ingestion queue: accepted capture batches (encoded by `batch_format`), waiting for the
-applier to apply their person changes and pass them on, through the outbox, to the analytics
-store.
+applier to apply their person changes, then for the outbox entry that refers to them to be
+copied into the analytics store. A batch is *queued* until applied (`ingestion_applied` lists
+those that are), and leaves the table once copied.
 """
 
 from __future__ import annotations
@@ -9,16 +10,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Table, delete, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Table, delete, exists, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgerow.db.bulk import BulkStatement
 from hedgerow.domain.ingestion.batch_format import StoredBatch, StoredEvent, decode_batch, encode_batch
 from hedgerow.domain.ingestion.events import CapturedEvent
-from hedgerow.domain.ingestion.models import IngestionDeadLetter, IngestionQueue
+from hedgerow.domain.ingestion.models import IngestionApplied, IngestionDeadLetter, IngestionQueue
 
 QUEUE: Table = IngestionQueue.__table__  # type: ignore[assignment]
 DEAD_LETTERS: Table = IngestionDeadLetter.__table__  # type: ignore[assignment]
+APPLIED: Table = IngestionApplied.__table__  # type: ignore[assignment]
+_CLAIM = BulkStatement(insert(APPLIED), ("queue_id",))
+
+
+def _unapplied() -> ColumnElement[bool]:
+    return ~exists().where(APPLIED.c.queue_id == QUEUE.c.id)
+
+
 # Every capture request runs this: built once, and rows handed straight to the driver.
 _INSERT = BulkStatement(insert(QUEUE), ("project_id", "event_count", "payload", "created_at"))
 
@@ -68,10 +78,10 @@ def newest_queued(factory: sessionmaker[Session]) -> int | None:
 
 
 def oldest_queued(factory: sessionmaker[Session]) -> int | None:
-    """The queue id of the batch waiting longest, if any (read without taking a write lock:
-    readers ask before every request, and most of the time the queue is empty)."""
+    """The queue id of the batch waiting longest to be applied, if any (read without taking a
+    write lock: readers ask before every request, and most of the time the queue is empty)."""
     with factory() as session:
-        return session.scalar(select(func.min(QUEUE.c.id)))
+        return session.scalar(select(func.min(QUEUE.c.id)).where(_unapplied()))
 
 
 class ClaimConflict(Exception):
@@ -88,6 +98,7 @@ def peek_batches(session: Session, limit: int) -> list[QueuedBatch]:
     """
     rows = session.connection().execute(
         select(QUEUE.c.id, QUEUE.c.project_id, QUEUE.c.payload)
+        .where(_unapplied())
         .order_by(QUEUE.c.id)
         .limit(limit)
         .with_for_update()
@@ -102,18 +113,35 @@ def peek_batches(session: Session, limit: int) -> list[QueuedBatch]:
 
 
 def take_batches(session: Session, queue_ids: list[int]) -> None:
-    """Delete the batches being applied, in the transaction that applies them; nothing is lost
-    if it rolls back. Raises ClaimConflict unless every one of them was still queued."""
-    taken = 0
+    """Mark the batches being applied, in the transaction that applies them; nothing changes
+    if it rolls back. Their payloads stay where capture wrote them, for the outbox entry that
+    refers to them. Raises ClaimConflict unless every one of them was still queued (a batch
+    applied elsewhere is marked already; one set aside or copied is gone, and its mark would
+    refer to nothing)."""
+    try:  # the caller starts over with a new transaction
+        _CLAIM.executemany(session.connection(), [(queue_id,) for queue_id in queue_ids])
+    except IntegrityError as exc:
+        raise ClaimConflict(f"some of batches {queue_ids[:5]}... were applied elsewhere") from exc
+
+
+def queued_payloads(session: Session, queue_ids: list[int]) -> dict[int, bytes]:
+    """The payloads of applied batches, by queue id, for copying the entries that refer to them."""
+    payloads: dict[int, bytes] = {}
+    for start in range(0, len(queue_ids), 500):
+        rows = session.connection().execute(
+            select(QUEUE.c.id, QUEUE.c.payload).where(QUEUE.c.id.in_(queue_ids[start : start + 500]))
+        )
+        payloads.update((queue_id, payload) for queue_id, payload in rows)
+    return payloads
+
+
+def delete_copied(session: Session, queue_ids: list[int]) -> None:
+    """Remove batches whose events the analytics store now holds, in the transaction that deletes
+    the outbox entries referring to them."""
     for start in range(0, len(queue_ids), 500):
         chunk = queue_ids[start : start + 500]
-        taken += len(
-            session.connection()
-            .execute(delete(QUEUE).where(QUEUE.c.id.in_(chunk)).returning(QUEUE.c.id))
-            .all()
-        )
-    if taken != len(queue_ids):
-        raise ClaimConflict(f"{len(queue_ids) - taken} of {len(queue_ids)} batches were applied elsewhere")
+        session.connection().execute(delete(APPLIED).where(APPLIED.c.queue_id.in_(chunk)))
+        session.connection().execute(delete(QUEUE).where(QUEUE.c.id.in_(chunk)))
 
 
 def set_aside(session: Session, queue_id: int, error: str) -> bool:
@@ -122,7 +150,7 @@ def set_aside(session: Session, queue_id: int, error: str) -> bool:
         session.connection()
         .execute(
             delete(QUEUE)
-            .where(QUEUE.c.id == queue_id)
+            .where(QUEUE.c.id == queue_id, _unapplied())
             .returning(QUEUE.c.project_id, QUEUE.c.event_count, QUEUE.c.payload)
         )
         .first()
@@ -188,5 +216,6 @@ def requeue_dead_letters(session: Session, ids: Sequence[int] | None = None) -> 
 
 
 def queued_batches(factory: sessionmaker[Session]) -> int:
+    """Batches waiting to be applied."""
     with factory() as session:
-        return session.scalar(select(func.count()).select_from(QUEUE)) or 0
+        return session.scalar(select(func.count()).select_from(QUEUE).where(_unapplied())) or 0

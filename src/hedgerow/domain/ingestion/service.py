@@ -194,17 +194,19 @@ async def accept_capture_async(factory: sessionmaker[Session], batch: CaptureBat
 def apply_queued(
     factory: sessionmaker[Session], *, max_batches: int, written: list[WrittenEntry] | None = None
 ) -> int:
-    """Apply up to `max_batches` queued batches to persons and move them to the outbox, in one
-    transaction; returns the number of batches taken off the queue.
+    """Apply up to `max_batches` queued batches to persons and pass them to the outbox, in one
+    transaction; returns the number of batches applied.
 
     The oldest batches are read and their person changes computed first; then, holding the
-    write lock only briefly, the batches are deleted from the queue (all of them, or another
-    applier took them and this attempt starts over), the persons written (each at the version
-    read, or the same) and the outbox entries added, and all of it committed together. The
-    analytics store is written afterwards, from the outbox (`outbox.drain_once`). A crash before
-    the commit leaves the batches queued with no person change made; after it, the outbox holds
-    exactly what the store still needs. With `written`, the committed outbox entries are also
-    handed back in memory, for the caller to copy without reading them back.
+    write lock only briefly, the batches are marked applied (all of them, or another applier
+    took them and this attempt starts over), the persons written (each at the version read, or
+    the same) and outbox entries added that refer to the batches (their payloads stay in the
+    queue: nothing large is copied under the lock), and all of it committed together. The
+    analytics store is written afterwards, from the outbox (`outbox.drain_once`), which then
+    deletes the entries and their batches. A crash before the commit leaves the batches queued
+    with no person change made; after it, the outbox holds exactly what the store still needs.
+    With `written`, the committed outbox entries are also handed back in memory, for the caller
+    to copy without reading them back.
 
     A batch whose own data makes applying it fail would otherwise stop every batch behind it
     (and every reader that waits for the queue): the group is retried one batch at a time, and
@@ -249,7 +251,7 @@ def apply_queued(
                     except Exception as exc:
                         raise UnappliableBatches([b.id for b in claimed], exc) from exc
                     applied = [
-                        AppliedBatch(b.payload, ids) for b, ids in zip(batches, person_ids, strict=True)
+                        AppliedBatch(b.payload, ids, b.id) for b, ids in zip(batches, person_ids, strict=True)
                     ]
                     entry_id = write_outbox(
                         session,
@@ -261,7 +263,10 @@ def apply_queued(
                     if entry_id is not None and written is not None:
                         pairs = zip((b.batch for b in batches), person_ids, strict=True)
                         columns = event_columns(project_id, pairs)
-                        entry = OutboxEntry(project_id, columns, changes.persons, changes.distinct_ids)
+                        queue_ids = [b.id for b in batches]
+                        entry = OutboxEntry(
+                            project_id, columns, changes.persons, changes.distinct_ids, queue_ids
+                        )
                         entries.append(WrittenEntry(entry_id, entry))
                 written_generation = read_generation(session)
                 session.commit()
