@@ -49,14 +49,22 @@ class PersonProcessor:
         self.batch.preload(wanted)
 
     def process(self, event: PersonEvent) -> str:
-        if not event.process_person_profile:
+        # Runs for every event: the common case (an ordinary event of a known person) is
+        # worked out here without the calls the rarer ones make.
+        properties = event.properties
+        if properties.get("$process_person_profile") is False:  # `process_person_profile`
             # Personless: nothing is created or changed; the id PostHog would give is used.
             known = self.batch.person_for(event.distinct_id)
             return known.uuid if known is not None else person_uuid(self.project_id, event.distinct_id)
-        update = person_update_for(event.event, event.properties)
-        other = merge_partner(event)
-        person = self._upsert(event, update) if other is None else self._merge(event, other, update)
-        return person.uuid
+        name = event.event
+        update = person_update_for(name, properties)
+        other = merge_partner(event) if name in MERGE_EVENTS else None
+        if other is not None:
+            return self._merge(event, other, update).uuid
+        person = self.batch.person_for(event.distinct_id)
+        if person is None:
+            return self._create(event, update, identified=False).uuid
+        return self._apply(person, update, event=name).uuid
 
     def _create(self, event: PersonEvent, update: PersonUpdate, *, identified: bool) -> LivePerson:
         properties = initial_properties(update, [("$creator_event_uuid", event.uuid)])
