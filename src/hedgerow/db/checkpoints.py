@@ -16,6 +16,7 @@ import threading
 from sqlalchemy import Engine, text
 
 from hedgerow.db.session import sqlite_file
+from hedgerow.threads import run_in_background
 
 log = logging.getLogger("hedgerow.db")
 INTERVAL_SECONDS = 0.25
@@ -51,5 +52,6 @@ class Checkpointer:
             log.warning("checkpoint of the metadata store failed", exc_info=True)
 
     def _run(self) -> None:
+        run_in_background()
         while not self._stop.wait(self.interval):
             self.checkpoint()

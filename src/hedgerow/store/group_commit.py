@@ -20,6 +20,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from hedgerow.threads import run_in_background
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class GroupCommitWriter:
         self._thread.join()
 
     def _run(self) -> None:
+        run_in_background()  # whoever submits waits, but no client request is among them
         while True:
             first = self._queue.get()
             if first is None:

@@ -20,6 +20,7 @@ from hedgerow.domain.ingestion.outbox import WrittenEntry, copy_written, drain_o
 from hedgerow.domain.ingestion.queue import ClaimConflict, newest_queued, oldest_queued
 from hedgerow.domain.ingestion.service import GC_THRESHOLD, apply_queued
 from hedgerow.store.base import AnalyticsStore
+from hedgerow.threads import run_in_background
 
 log = logging.getLogger("hedgerow.ingestion")
 # While an applier process works, the outbox is copied this often, whatever wakes the thread: a
@@ -142,6 +143,7 @@ class Replicator:
         return moved
 
     def _run(self) -> None:
+        run_in_background()  # readers that must see every event copy themselves (`drain`)
         last_copy = 0.0
         while not self._stop.is_set():
             if self._applier_running():
