@@ -12,6 +12,11 @@ Measured on the shared 2-vCPU build machine, one `hedgerow serve` (SQLite + Duck
 ingestion applier process, the load generator on the same two cores:
 
     events      ingested/s   floor/s   ratio   notes
+    1,000,000       21,605    21,019    103%   + outbox entries refer to queued batches, rows
+                                               straight to the driver, background threads niced
+    1,000,000       17,895    23,197     77%   the row above's previous code, run just before it
+    1,000,000       18,849    19,148     98%   same code as the first row, the next pair
+    1,000,000       16,057    20,468     78%   previous code, run just before it
     1,000,000       22,327    29,608     75%   + collection between applier groups, checkpoints
                                                in a thread, capture writing inline, leaner applier
     1,000,000       16,384    23,350     70%   the row above's previous code, in the same hour
@@ -31,17 +36,19 @@ ingestion applier process, the load generator on the same two cores:
     (before: persons applied inside each capture request, ~2,700 events/s, 9-32% of the floor)
 
 The target of 25,000 events/s is not met on this machine. Its speed drifts by the hour: the
-floor ranged from 21,000 to 45,000 events/s between runs (its one flush per batch is bound by
-the disk, ours is not), and the same code gave 17,100 to 22,300 events/s on 1,000,000 events
-within two hours; compare code only in alternating runs, as in the rows marked so above.
+floor ranged from 18,000 to 45,000 events/s between runs (its one flush per batch is bound by
+the disk, ours is not), and the same code gave 18,800 to 21,600 events/s on 1,000,000 events
+within one hour; compare code only in alternating runs, as in the rows marked so above.
 During a run the applier process uses ~85% of one core (person lookups and changes, one
-thread in arrival order), the server ~80% (its event loop ~50%: HTTP, decoding, and queueing
-each batch; copying into DuckDB and checkpointing most of the rest), the load generator ~10%:
-about 175% of the two cores. The applier needs ~60% more CPU per event during a full run than
-alone (28 against 45 microseconds measured), so CPU saved in either process also speeds up the
-other. Instruction counts (callgrind, the same 5,000 events
-applied in groups of 25 batches): 62,900 per applied event at the start of the last round of
-work, 53,100 after it.
+thread in arrival order, and the limit now: it keeps up with capture, barely), the server
+~85% (its event loop ~55%: HTTP, decoding, and queueing each batch; copying into DuckDB and
+checkpointing most of the rest), the load generator ~10%: about 180% of the two cores. The
+applier spends ~40 microseconds of CPU per event during a full run against ~25 alone; about a
+third of that difference is SQLite's: another process's write to the same database file makes
+each of the applier's transactions start with an empty page cache (measured alone with one
+writer process beside it: 22.8 -> 26.7 microseconds per event). Instruction counts (callgrind,
+the same 5,000 events applied in groups of 25 batches): 62,900 per applied event two rounds of
+work ago, 53,100 one round ago, 46,600 now.
 """
 
 from __future__ import annotations
