@@ -124,3 +124,44 @@ def test_the_applier_loop_collects_after_failed_groups_too(
         assert not any(isinstance(o, _Cycle) for o in gc.get_objects())
     finally:
         collector.close()
+
+
+def _grow_log(engine: Any, rows: int) -> None:
+    blob = b"x" * 8192
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, data BLOB)"))
+    for _ in range(rows):
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO t (data) VALUES (:d)"), {"d": blob})
+
+
+def test_a_log_past_its_limit_is_truncated_and_nothing_is_lost(tmp_path: Path) -> None:
+    # Passive checkpoints copy the log back but never shrink it; past the limit the checkpointer
+    # restarts it, even while a reader is using it, once that reader is done.
+    path = tmp_path / "meta.db"
+    wal = Path(f"{path}-wal")
+    engine = make_engine(f"sqlite:///{path}", checkpoints=False)
+    checkpointer = Checkpointer(engine, interval=10, wal_limit=1024 * 1024)
+    try:
+        _grow_log(engine, 300)  # ~2.5 MB of log
+        reader = sqlite3.connect(path, isolation_level=None)
+        reader.execute("BEGIN")
+        assert reader.execute("SELECT count(*) FROM t").fetchone() == (300,)  # a snapshot in the log
+        _grow_log(engine, 10)
+        started = time.monotonic()
+        checkpointer.checkpoint()  # the reader still uses the log: give up at once, keep it all
+        assert time.monotonic() - started < 2
+        assert wal.stat().st_size > 1024 * 1024
+        reader.execute("COMMIT")
+        reader.close()
+        checkpointer.checkpoint()
+        assert wal.stat().st_size == 0
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM t")).scalar() == 310
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+        _grow_log(engine, 5)  # writers carry on from the start of the log
+        assert 0 < wal.stat().st_size < 1024 * 1024
+    finally:
+        engine.dispose()
+    with sqlite3.connect(path) as check:
+        assert check.execute("SELECT count(*) FROM t").fetchone() == (315,)
