@@ -295,7 +295,7 @@ class PersonBatch:
                     table.c.project_id == self.project_id, key.in_(values[start : start + _LOOKUP_CHUNK])
                 )
             )
-            pks.update((key, pk) for key, pk in rows)
+            pks.update((value, pk) for value, pk in rows)
         return pks
 
     def _write_distinct_ids(self, changed: list[LiveDistinctId]) -> None:
