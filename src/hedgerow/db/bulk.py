@@ -65,9 +65,9 @@ class BulkStatement:
             self._plans[key] = plan
         return plan
 
-    def executemany(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    def executemany(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> int | None:
         """Run the statement once per row, in `connection`'s transaction; the rows it matched
-        or wrote, as the driver counts them."""
+        or wrote, as the driver counts them (None where it cannot count them over many rows)."""
         if not rows:
             return 0
         plan = self._plan(connection.dialect)
@@ -84,4 +84,5 @@ class BulkStatement:
                 params = converted
             else:
                 params = [dict(zip(plan.names, values, strict=True)) for values in converted]
-        return int(connection.exec_driver_sql(plan.sql, params).rowcount)
+        count = connection.exec_driver_sql(plan.sql, params).rowcount
+        return int(count) if connection.dialect.supports_sane_multi_rowcount else None

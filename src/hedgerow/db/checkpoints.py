@@ -24,7 +24,7 @@ import threading
 
 from sqlalchemy import Engine, text
 
-from hedgerow.db.session import BUSY_TIMEOUT_MS, sqlite_file
+from hedgerow.db.session import busy_timeout, sqlite_file
 from hedgerow.db.write_turns import WRITE_TURN
 from hedgerow.threads import run_in_background
 
@@ -79,18 +79,12 @@ class Checkpointer:
     def restart(self) -> bool:
         """Copy the rest of the log back and truncate it, if its readers leave it within
         RESTART_WAIT_MS; True if it was truncated."""
-        with WRITE_TURN(self.engine), self.engine.connect() as connection:
-            raw = connection.connection.dbapi_connection
-            assert raw is not None
-            raw.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
-            try:
-                busy, _, _ = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            finally:
-                try:
-                    raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-                except Exception:
-                    connection.invalidate()  # never back to the pool with the short timeout
-                    raise
+        with (
+            WRITE_TURN(self.engine),
+            self.engine.connect() as connection,
+            busy_timeout(connection, RESTART_WAIT_MS),
+        ):
+            busy, _, _ = connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
         return not busy
 
     def _run(self) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 BUSY_TIMEOUT_MS = 30_000
@@ -45,6 +45,24 @@ def make_engine(url: str, *, checkpoints: bool = True) -> Engine:
             event.listen(engine, "connect", _no_checkpoints)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+@contextmanager
+def busy_timeout(connection: Connection, milliseconds: int) -> Iterator[None]:
+    """SQLite waits at most `milliseconds` for another writer's lock on `connection` meanwhile;
+    then the usual timeout again (or the connection is discarded, never pooled with the short
+    one)."""
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    raw.execute(f"PRAGMA busy_timeout={milliseconds}")
+    try:
+        yield
+    finally:
+        try:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        except Exception:
+            connection.invalidate()
+            raise
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -15,12 +15,11 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from hedgerow.db.session import BUSY_TIMEOUT_MS, engine_of, sqlite_file
+from hedgerow.db.session import busy_timeout, engine_of, sqlite_file
 
 try:
     import fcntl
@@ -86,20 +85,9 @@ class WriteTurns:
                 return
             held.callback(fcntl.flock, descriptor, fcntl.LOCK_UN)
             connection = held.enter_context(engine.connect())
-            raw = connection.connection.dbapi_connection
-            assert raw is not None
-            raw.execute("PRAGMA busy_timeout=0")
-            held.callback(_restore_busy_timeout, connection, raw)
+            held.enter_context(busy_timeout(connection, 0))
             with connection.begin():
                 yield connection
-
-
-def _restore_busy_timeout(connection: Connection, raw: Any) -> None:
-    try:
-        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    except Exception:
-        connection.invalidate()  # never back to the pool waiting for no lock
-        raise
 
 
 # Shared by every such writer of this process.

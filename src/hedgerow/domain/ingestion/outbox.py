@@ -205,6 +205,12 @@ def _append(store: AnalyticsStore, entries: Sequence[OutboxEntry]) -> None:
         store.append_event_columns(events)
 
 
+def _delete_copied_entries(session: Session, entry_ids: list[int], entries: Sequence[OutboxEntry]) -> None:
+    """Entries the store now holds leave the outbox, and the queued batches they refer to with them."""
+    session.execute(delete(IngestionOutbox).where(IngestionOutbox.id.in_(entry_ids)))
+    delete_copied(session, [queue_id for entry in entries for queue_id in entry.queue_ids])
+
+
 def copy_written(
     factory: sessionmaker[Session], store: AnalyticsStore, written: Sequence[WrittenEntry]
 ) -> None:
@@ -217,8 +223,7 @@ def copy_written(
         return
     _append(store, [w.entry for w in written])
     with WRITE_TURN(factory), transaction(factory) as session:
-        session.execute(delete(IngestionOutbox).where(IngestionOutbox.id.in_([w.id for w in written])))
-        delete_copied(session, [queue_id for w in written for queue_id in w.entry.queue_ids])
+        _delete_copied_entries(session, [w.id for w in written], [w.entry for w in written])
 
 
 def drain_once(factory: sessionmaker[Session], store: AnalyticsStore, *, max_entries: int = 200) -> int:
@@ -240,8 +245,7 @@ def drain_once(factory: sessionmaker[Session], store: AnalyticsStore, *, max_ent
         entries = [decode_entry(project_id, payload, read_queued) for _, project_id, payload in rows]
         _append(store, entries)
         with WRITE_TURN(factory):
-            session.execute(delete(IngestionOutbox).where(IngestionOutbox.id.in_([r[0] for r in rows])))
-            delete_copied(session, [queue_id for entry in entries for queue_id in entry.queue_ids])
+            _delete_copied_entries(session, [r[0] for r in rows], entries)
             session.commit()
         return len(rows)
 

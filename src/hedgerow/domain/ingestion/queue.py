@@ -25,8 +25,7 @@ APPLIED: Table = IngestionApplied.__table__  # type: ignore[assignment]
 _CLAIM = BulkStatement(insert(APPLIED), ("queue_id",))
 
 
-def _unapplied() -> ColumnElement[bool]:
-    return ~exists().where(APPLIED.c.queue_id == QUEUE.c.id)
+_UNAPPLIED: ColumnElement[bool] = ~exists().where(APPLIED.c.queue_id == QUEUE.c.id)
 
 
 # Every capture request runs this: built once, and rows handed straight to the driver.
@@ -81,7 +80,7 @@ def oldest_queued(factory: sessionmaker[Session]) -> int | None:
     """The queue id of the batch waiting longest to be applied, if any (read without taking a
     write lock: readers ask before every request, and most of the time the queue is empty)."""
     with factory() as session:
-        return session.scalar(select(func.min(QUEUE.c.id)).where(_unapplied()))
+        return session.scalar(select(func.min(QUEUE.c.id)).where(_UNAPPLIED))
 
 
 class ClaimConflict(Exception):
@@ -98,7 +97,7 @@ def peek_batches(session: Session, limit: int) -> list[QueuedBatch]:
     """
     rows = session.connection().execute(
         select(QUEUE.c.id, QUEUE.c.project_id, QUEUE.c.payload)
-        .where(_unapplied())
+        .where(_UNAPPLIED)
         .order_by(QUEUE.c.id)
         .limit(limit)
         .with_for_update()
@@ -150,7 +149,7 @@ def set_aside(session: Session, queue_id: int, error: str) -> bool:
         session.connection()
         .execute(
             delete(QUEUE)
-            .where(QUEUE.c.id == queue_id, _unapplied())
+            .where(QUEUE.c.id == queue_id, _UNAPPLIED)
             .returning(QUEUE.c.project_id, QUEUE.c.event_count, QUEUE.c.payload)
         )
         .first()
@@ -218,4 +217,4 @@ def requeue_dead_letters(session: Session, ids: Sequence[int] | None = None) -> 
 def queued_batches(factory: sessionmaker[Session]) -> int:
     """Batches waiting to be applied."""
     with factory() as session:
-        return session.scalar(select(func.count()).select_from(QUEUE).where(_unapplied())) or 0
+        return session.scalar(select(func.count()).select_from(QUEUE).where(_UNAPPLIED)) or 0

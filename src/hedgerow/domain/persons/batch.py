@@ -281,13 +281,14 @@ class PersonBatch:
             self.session.connection(),
             [(p.uuid, project_id, text, p.is_identified, p.created_at, p.version) for p, text in persons],
         )
-        pks = self._pks(PERSONS.c.uuid, PERSONS, [p.uuid for p, _ in persons])
+        pks = self._pks(PERSONS.c.uuid, [p.uuid for p, _ in persons])
         for person, _ in persons:
             person.pk = pks[person.uuid]
 
-    def _pks(self, key: Any, table: Table, values: list[str]) -> dict[str, int]:
+    def _pks(self, key: Any, values: list[str]) -> dict[str, int]:
         """The primary keys of rows just inserted, by their key within the project (the
         driver's executemany hands back none)."""
+        table = key.table
         pks: dict[str, int] = {}
         for start in range(0, len(values), _LOOKUP_CHUNK):
             rows = self.session.connection().execute(
@@ -309,7 +310,7 @@ class PersonBatch:
                 self.session.connection(),
                 [(self.project_id, d.distinct_id, d.person.pk, d.version) for d in fresh],
             )
-            pks = self._pks(DISTINCT_IDS.c.distinct_id, DISTINCT_IDS, [d.distinct_id for d in fresh])
+            pks = self._pks(DISTINCT_IDS.c.distinct_id, [d.distinct_id for d in fresh])
             for live in fresh:
                 live.pk = pks[live.distinct_id]
         for live in moved:
@@ -357,7 +358,7 @@ class PersonBatch:
             )
             # Each row is updated only at the version this batch read: fewer rows means another
             # writer got there first, and what was computed here is stale.
-            if self.session.get_bind().dialect.supports_sane_multi_rowcount and matched != len(changed):
+            if matched is not None and matched != len(changed):
                 raise StalePersons(f"{len(changed) - matched} person(s) changed meanwhile")
         changed_ids = [d for d in self._ids.values() if d.dirty and d.person.pk is not None]
         self._write_distinct_ids(changed_ids)
