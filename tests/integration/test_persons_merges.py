@@ -137,6 +137,22 @@ def test_already_identified_person_is_not_merged(hedgerow: HedgerowClient) -> No
     assert sorted(person["distinct_ids"]) == ["a-anon", "alice", "b-anon", "bob"]
 
 
+def test_refused_merge_still_identifies_the_target(hedgerow: HedgerowClient) -> None:
+    send(
+        hedgerow,
+        {"event": "$identify", "distinct_id": "alice", "properties": {"$anon_distinct_id": "a-anon"}},
+    )
+    send(hedgerow, {"event": "x", "distinct_id": "carol"})
+    # alice's person is identified already: it is not merged, but the event still marks carol's
+    # person identified, as every merge case does.
+    send(
+        hedgerow, {"event": "$identify", "distinct_id": "carol", "properties": {"$anon_distinct_id": "alice"}}
+    )
+    assert len(persons(hedgerow)) == 2
+    assert by_distinct_id(hedgerow, "carol")["is_identified"] is True
+    assert by_distinct_id(hedgerow, "carol")["distinct_ids"] == ["carol"]
+
+
 def test_illegal_ids_are_never_merged(hedgerow: HedgerowClient) -> None:
     send(hedgerow, {"event": "x", "distinct_id": "real-user"})
     send(

@@ -117,6 +117,7 @@ class PersonProcessor:
             return self._apply(target, update, identify=True)
         if other.is_identified and event.event != "$merge_dangerously":
             self.warnings.append(f"cannot_merge_already_identified ({other_id!r} into {target_id!r})")
-            return self._apply(target, update)
+            # Not merged, but the event still identifies the target, as every merge case does.
+            return self._apply(target, update, identify=True)
         self.batch.merge(other, target)
         return self._apply(target, update, identify=True)
