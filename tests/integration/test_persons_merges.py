@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hedgerow.db.session import transaction
+from hedgerow.domain.cohorts.models import Cohort
+from hedgerow.domain.cohorts.static import replicate_static_members
 from hedgerow.domain.persons.identity import person_uuid
 from hedgerow.domain.persons.models import Person, PersonDistinctId
+from hedgerow.settings import Settings
 from hedgerow.store.base import CompiledQuery
+from hedgerow.worker.jobs import JobContext
+from hedgerow.worker.runner import Worker
+from hedgerow.worker.scheduler import Scheduler
 from tests.integration.test_capture_encodings import stored_events
 from tests.support import HedgerowClient
 
@@ -151,6 +158,60 @@ def test_refused_merge_still_identifies_the_target(hedgerow: HedgerowClient) -> 
     assert len(persons(hedgerow)) == 2
     assert by_distinct_id(hedgerow, "carol")["is_identified"] is True
     assert by_distinct_id(hedgerow, "carol")["distinct_ids"] == ["carol"]
+
+
+def test_a_merge_hands_static_cohort_membership_to_the_merged_person(hedgerow: HedgerowClient) -> None:
+    send(hedgerow, *({"event": "x", "distinct_id": d} for d in ("anon", "user", "anon2", "user2")))
+    uuids = {d: by_distinct_id(hedgerow, d)["uuid"] for d in ("anon", "user", "anon2", "user2")}
+    url = hedgerow.api("cohorts")
+    only_anon = hedgerow.post(
+        url, json={"name": "a", "is_static": True, "_create_static_person_ids": [uuids["anon"]]}
+    ).json()
+    both = hedgerow.post(
+        url,
+        json={"name": "b", "is_static": True, "_create_static_person_ids": [uuids["anon2"], uuids["user2"]]},
+    ).json()
+    send(
+        hedgerow,
+        {"event": "$identify", "distinct_id": "user", "properties": {"$anon_distinct_id": "anon"}},
+        {"event": "$identify", "distinct_id": "user2", "properties": {"$anon_distinct_id": "anon2"}},
+    )
+    for cohort, member in ((only_anon, "user"), (both, "user2")):
+        listed = hedgerow.get(f"{url}{cohort['id']}/persons/").json()["results"]
+        assert [p["uuid"] for p in listed] == [uuids[member]]
+        assert hedgerow.get(f"{url}{cohort['id']}/").json()["count"] == 1
+        replicate_static_members(hedgerow.app.state.sessionmaker, hedgerow.app.state.store)
+        rows = hedgerow.app.state.store.query(
+            CompiledQuery(
+                "SELECT person_id FROM static_cohort_people_latest WHERE cohort_id = $c", {"c": cohort["id"]}
+            )
+        )
+        assert [str(r[0]) for r in rows] == [uuids[member]]
+
+
+def test_a_recalculation_after_a_merge_sees_the_moved_static_membership(hedgerow: HedgerowClient) -> None:
+    send(hedgerow, {"event": "x", "distinct_id": "anon"}, {"event": "x", "distinct_id": "user"})
+    anon, user = (by_distinct_id(hedgerow, d)["uuid"] for d in ("anon", "user"))
+    url = hedgerow.api("cohorts")
+    static = hedgerow.post(url, json={"name": "s", "is_static": True, "_create_static_person_ids": [anon]})
+    leaf = {"key": "id", "type": "cohort", "value": static.json()["id"]}
+    outer = hedgerow.post(
+        url, json={"name": "outer", "filters": {"properties": {"type": "AND", "values": [leaf]}}}
+    ).json()
+    assert outer.get("is_calculating") is True, outer
+    replicator = hedgerow.app.state.replicator
+    ctx = JobContext(
+        hedgerow.app.state.sessionmaker, hedgerow.app.state.store, Settings(), catch_up=replicator.drain
+    )
+    assert Worker(ctx).run_one() is True
+    store = hedgerow.app.state.store
+    assert store.cohort_member_ids(hedgerow.project_id, outer["id"], 1) == [anon]
+    send(hedgerow, {"event": "$identify", "distinct_id": "user", "properties": {"$anon_distinct_id": "anon"}})
+    with transaction(hedgerow.app.state.sessionmaker) as session:  # due for its periodic recalculation
+        session.execute(update(Cohort).values(last_calculation=datetime.now(UTC) - timedelta(days=2)))
+    assert Scheduler(ctx, {}).run_once() == [outer["id"]]
+    assert Worker(ctx).run_one() is True
+    assert store.cohort_member_ids(hedgerow.project_id, outer["id"], 2) == [user]
 
 
 def test_illegal_ids_are_never_merged(hedgerow: HedgerowClient) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import Table, Text, bindparam, cast, delete, insert, select, tup
 from sqlalchemy.orm import Session
 
 from hedgerow.db.bulk import BulkStatement
+from hedgerow.domain.cohorts.static import move_members
 from hedgerow.domain.persons.cache import PERSON_PROPERTIES
 from hedgerow.domain.persons.identities import Generation, IdentityMemory, IdentityRow
 from hedgerow.domain.persons.json_text import dumps_text, loads_exact
@@ -73,6 +74,7 @@ class LivePerson:
     dirty: bool = False  # must be written (and versioned)
     touched: bool = False  # properties changed in memory, perhaps without a write
     deleted: bool = False
+    merged_into: LivePerson | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -83,6 +85,15 @@ class LiveDistinctId:
     version: int
     dirty: bool = False
     remembered: bool = False  # read from the identity memory, not from the store
+
+
+def _move(person: LivePerson) -> tuple[int, str, int, str]:
+    """(merged pk, its UUID, surviving pk, its UUID) for a person merged away in this batch."""
+    target = person.merged_into
+    while target is not None and target.deleted:  # merged again, later in the same batch
+        target = target.merged_into
+    assert person.pk is not None and target is not None and target.pk is not None
+    return person.pk, person.uuid, target.pk, target.uuid
 
 
 class StalePersons(Exception):
@@ -246,6 +257,7 @@ class PersonBatch:
             into.distinct_ids.append(live)
         other.distinct_ids = []
         other.deleted = True
+        other.merged_into = into
 
     # --- writing --------------------------------------------------------------------------------
     def _tombstones(self, kind: str, keys: list[str]) -> dict[str, int]:
@@ -366,6 +378,7 @@ class PersonBatch:
         for person in removed:
             person.version += 1
         if removed:
+            move_members(self.session, project_id=self.project_id, moves=[_move(p) for p in removed])
             self.session.connection().execute(delete(Person).where(Person.id.in_([p.pk for p in removed])))
             self.bury([(p.uuid, p.version) for p in removed])
         self._written = [p for p, _ in [*created, *changed]]
