@@ -63,6 +63,42 @@ def test_first_event_creates_a_person_with_uuid5(hedgerow: HedgerowClient) -> No
     }
 
 
+def test_last_seen_at_is_the_latest_event_hour(hedgerow: HedgerowClient) -> None:
+    send(hedgerow, {"event": "a", "distinct_id": "s", "timestamp": "2026-05-01T10:42:17Z"})
+    assert by_distinct_id(hedgerow, "s")["last_seen_at"] == "2026-05-01T10:00:00Z"
+    send(
+        hedgerow,
+        {"event": "b", "distinct_id": "s", "timestamp": "2026-05-01T13:05:00Z"},
+        # Older events, and events asking not to, leave it as it is.
+        {"event": "c", "distinct_id": "s", "timestamp": "2026-05-01T09:00:00Z"},
+        {
+            "event": "d",
+            "distinct_id": "s",
+            "timestamp": "2026-05-02T00:00:00Z",
+            "properties": {"$update_person_last_seen_at": False},
+        },
+    )
+    person = by_distinct_id(hedgerow, "s")
+    assert person["last_seen_at"] == "2026-05-01T13:00:00Z"
+    detail = hedgerow.get(hedgerow.api("persons") + person["uuid"] + "/").json()
+    assert detail["last_seen_at"] == "2026-05-01T13:00:00Z"
+    # A merged person keeps the later of the two.
+    send(hedgerow, {"event": "a", "distinct_id": "t", "timestamp": "2026-05-03T08:30:00Z"})
+    send(
+        hedgerow,
+        {
+            "event": "$identify",
+            "distinct_id": "s",
+            "timestamp": "2026-05-01T12:00:00Z",
+            "properties": {"$anon_distinct_id": "t"},
+        },
+    )
+    assert by_distinct_id(hedgerow, "s")["last_seen_at"] == "2026-05-03T08:00:00Z"
+    # A personless event creates nothing and sees no one.
+    send(hedgerow, {"event": "x", "distinct_id": "ghost", "properties": {"$process_person_profile": False}})
+    assert hedgerow.get(hedgerow.api("persons"), params={"distinct_id": "ghost"}).json()["results"] == []
+
+
 def test_update_order_across_events(hedgerow: HedgerowClient) -> None:
     send(
         hedgerow,
@@ -264,6 +300,9 @@ def test_merge_within_one_batch_and_replica_agrees(hedgerow: HedgerowClient) -> 
     assert [str(r[0]) for r in latest] == [person["uuid"]]
 
 
+HOUR = "2026-05-01T10:20:00Z"
+
+
 def _version(hedgerow: HedgerowClient, distinct_id: str) -> int:
     hedgerow.app.state.replicator.drain()  # persons are applied after the 200, in groups
     with transaction(hedgerow.app.state.sessionmaker) as session:
@@ -275,15 +314,33 @@ def _version(hedgerow: HedgerowClient, distinct_id: str) -> int:
 
 
 def test_noisy_keys_alone_do_not_rewrite_the_person(hedgerow: HedgerowClient) -> None:
-    send(hedgerow, {"event": "$pageview", "distinct_id": "n", "properties": {"$current_url": "https://a/1"}})
+    # All in one hour: a later hour would move `last_seen_at`, which is a real change.
+    send(
+        hedgerow,
+        {
+            "event": "$pageview",
+            "distinct_id": "n",
+            "timestamp": HOUR,
+            "properties": {"$current_url": "https://a/1"},
+        },
+    )
     first = _version(hedgerow, "n")
-    send(hedgerow, {"event": "$pageview", "distinct_id": "n", "properties": {"$current_url": "https://a/2"}})
+    send(
+        hedgerow,
+        {
+            "event": "$pageview",
+            "distinct_id": "n",
+            "timestamp": HOUR,
+            "properties": {"$current_url": "https://a/2"},
+        },
+    )
     assert _version(hedgerow, "n") == first
     send(
         hedgerow,
         {
             "event": "$pageview",
             "distinct_id": "n",
+            "timestamp": HOUR,
             "properties": {"$current_url": "https://a/3", "utm_source": "x"},
         },
     )
