@@ -101,6 +101,11 @@ def test_property_edits_go_through_ingestion(hedgerow: HedgerowClient) -> None:
     assert props["seats"] == 5 and "age" not in props
     missing = hedgerow.post(base + "update_property/", json={"value": 1})
     assert_error(missing, 400, type="validation_error", code="required", attr="key")
+    # As PostHog: a null value counts as missing, and the value is checked before the key.
+    for body in ({"key": "plan", "value": None}, {"key": "plan"}, {}):
+        missing = hedgerow.post(base + "update_property/", json=body)
+        assert_error(missing, 400, type="validation_error", code="required", attr="value")
+    assert by_distinct_id(hedgerow, "ann")["properties"]["plan"] == "pro"
     events = hedgerow.get(hedgerow.api("events"), params={"distinct_id": "ann"}).json()["results"]
     assert [e["event"] for e in events][:3] == ["$delete_person_property", "$set", "$set"]
     # The analytics replica holds the same properties.
