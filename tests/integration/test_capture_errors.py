@@ -86,6 +86,14 @@ def test_malformed_uuid_refuses_the_request(hedgerow: HedgerowClient) -> None:
     assert stored_events(hedgerow) == []
 
 
+def test_events_that_are_not_objects_are_refused_before_the_token_is_looked_for(
+    hedgerow: HedgerowClient,
+) -> None:
+    assert_capture_error(hedgerow.http.post("/e/", content=b"[1, 2]"), 400, "invalid_event")
+    body = {"batch": [{"event": "e", "distinct_id": "u"}, "x"]}
+    assert_capture_error(hedgerow.http.post("/batch/", json=body), 400, "invalid_event")
+
+
 def test_empty_batch_and_all_filtered(hedgerow: HedgerowClient) -> None:
     token = hedgerow.init.project_api_token
     assert_capture_error(hedgerow.http.post("/e/", json=[]), 400, "empty_batch")
