@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 from typing import Any
@@ -85,6 +86,14 @@ def test_malformed_uuid_refuses_the_request(hedgerow: HedgerowClient) -> None:
     assert stored_events(hedgerow) == []
 
 
+def test_events_that_are_not_objects_are_refused_before_the_token_is_looked_for(
+    hedgerow: HedgerowClient,
+) -> None:
+    assert_capture_error(hedgerow.http.post("/e/", content=b"[1, 2]"), 400, "invalid_event")
+    body = {"batch": [{"event": "e", "distinct_id": "u"}, "x"]}
+    assert_capture_error(hedgerow.http.post("/batch/", json=body), 400, "invalid_event")
+
+
 def test_empty_batch_and_all_filtered(hedgerow: HedgerowClient) -> None:
     token = hedgerow.init.project_api_token
     assert_capture_error(hedgerow.http.post("/e/", json=[]), 400, "empty_batch")
@@ -133,3 +142,38 @@ def test_other_methods_on_capture_paths_are_not_allowed(hedgerow: HedgerowClient
     for path in ("/batch/", "/e", "/i/v0/e/", "/capture/"):
         assert hedgerow.http.put(path, content=b"{}").status_code == 405
         assert hedgerow.http.delete(path).status_code == 405
+
+
+def test_a_client_that_stops_sending_the_body_gets_408(hedgerow: HedgerowClient) -> None:
+    sent: list[dict[str, Any]] = []
+    messages = [
+        {"type": "http.request", "body": b'{"api_key": "x", "batch": [', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/batch/",
+        "raw_path": b"/batch/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+        "app": hedgerow.app,
+    }
+    asyncio.run(hedgerow.app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert start["status"] == 408
+    assert json.loads(body)["code"] == "request_timeout"

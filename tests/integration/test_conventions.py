@@ -11,7 +11,7 @@ def test_health(hedgerow: HedgerowClient) -> None:
     response = hedgerow.get("/_health", auth=False)
     assert response.status_code == 200 and response.json() == {"status": "ok"}
     # The capture service's probes answer in plain text, with or without a trailing slash.
-    for path in ("/_readiness", "/_liveness", "/_liveness/"):
+    for path in ("/", "/_readiness", "/_liveness", "/_liveness/"):
         probe = hedgerow.get(path, auth=False)
         assert probe.status_code == 200 and probe.headers["content-type"].startswith("text/plain")
 

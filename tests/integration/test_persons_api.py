@@ -69,8 +69,32 @@ def test_filters(hedgerow: HedgerowClient) -> None:
         "bob",
     ]
     assert props({"key": "age", "value": 30, "operator": "gt", "type": "person"}) == ["ann"]
+    assert props({"key": "age", "value": ["31", "40"], "operator": "in", "type": "person"}) == ["ann"]
+    assert props({"key": "email", "value": ["ann@example.com"], "operator": "not_in", "type": "person"}) == [
+        "3f1c6c4e-1111-4222-8333-444455556666",
+        "bob",
+    ]
     bad = hedgerow.get(url, params={"properties": "{not json"})
     assert_error(bad, 400, type="validation_error", code="invalid_input", attr="properties")
+
+
+def test_date_filters(hedgerow: HedgerowClient) -> None:
+    send(
+        hedgerow,
+        {"event": "a", "distinct_id": "iso", "$set": {"signed_up": "2025-03-10T15:00:00Z"}},
+        {"event": "a", "distinct_id": "unix", "$set": {"signed_up": 1741046400}},  # 2025-03-04
+        {"event": "a", "distinct_id": "text", "$set": {"signed_up": "not a date"}},
+    )
+
+    def dated(operator: str, value: str) -> list[str]:
+        flt = [{"key": "signed_up", "value": value, "operator": operator, "type": "person"}]
+        return sorted(_ids(hedgerow.get(hedgerow.api("persons"), params={"properties": json.dumps(flt)})))
+
+    assert dated("is_date_before", "2025-03-05") == ["unix"]
+    assert dated("is_date_after", "2025-03-04") == ["iso"]  # after the whole of that day
+    assert dated("is_date_exact", "2025-03-10") == ["iso"]
+    assert dated("is_date_after", "-30d") == []
+    assert dated("is_date_before", "-30d") == ["iso", "unix"]
 
 
 def test_retrieve_by_pk_or_uuid(hedgerow: HedgerowClient) -> None:
@@ -101,6 +125,11 @@ def test_property_edits_go_through_ingestion(hedgerow: HedgerowClient) -> None:
     assert props["seats"] == 5 and "age" not in props
     missing = hedgerow.post(base + "update_property/", json={"value": 1})
     assert_error(missing, 400, type="validation_error", code="required", attr="key")
+    # As PostHog: a null value counts as missing, and the value is checked before the key.
+    for body in ({"key": "plan", "value": None}, {"key": "plan"}, {}):
+        missing = hedgerow.post(base + "update_property/", json=body)
+        assert_error(missing, 400, type="validation_error", code="required", attr="value")
+    assert by_distinct_id(hedgerow, "ann")["properties"]["plan"] == "pro"
     events = hedgerow.get(hedgerow.api("events"), params={"distinct_id": "ann"}).json()["results"]
     assert [e["event"] for e in events][:3] == ["$delete_person_property", "$set", "$set"]
     # The analytics replica holds the same properties.

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hedgerow.api.capture_decoding import decode_capture_body
@@ -120,6 +121,9 @@ async def capture(request: Request) -> Response:
             if isinstance(exc, cls):
                 return capture_error(request, status, exc.code, exc.detail)
         return domain_error_response(exc)
+    except ClientDisconnect:
+        # The body never arrived whole; nothing was stored, and the client may send it again.
+        return capture_error(request, 408, "request_timeout", "The client stopped sending the request body.")
     except Exception:
         log.exception("capture failed", extra={"path": path})
         return capture_error(request, 503, "service_unavailable", "The event could not be stored; retry.")

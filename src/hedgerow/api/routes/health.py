@@ -1,5 +1,5 @@
 """Health checks: `/_health` (JSON, reaches the metadata store), and the capture service's own
-`/_readiness` and `/_liveness` (plain text), so probes written for PostHog's capture work too.
+`/`, `/_readiness` and `/_liveness` (plain text), so probes written for PostHog's capture work too.
 """
 
 from __future__ import annotations
@@ -27,4 +27,9 @@ def readiness(session: SessionDep) -> str:
 
 @router.get("/_liveness", summary="Liveness probe", response_class=PlainTextResponse)
 def liveness() -> str:
+    return "ok"
+
+
+@router.get("/", summary="Capture service root (a liveness probe)", response_class=PlainTextResponse)
+def root() -> str:
     return "ok"

@@ -102,7 +102,11 @@ async def put_person(request: Request, person_id: str, ctx: Persons, session: Se
 
 @router.post("/{person_id}/update_property", status_code=202, summary="Set one person property")
 async def update_property(request: Request, person_id: str, ctx: Persons, session: SessionDep) -> Response:
-    body, _ = validate_body(PropertyUpdate, await json_body(request))
+    data = await json_body(request)
+    # PostHog checks the value first, and refuses a null one as missing.
+    if isinstance(data, dict) and data.get("value") is None:
+        raise InvalidInput("This field is required.", code="required", attr="value")
+    body, _ = validate_body(PropertyUpdate, data)
     changes.set_person_properties(
         session, project_id=ctx.project.id, person_id=person_id, properties={body.key: body.value}
     )

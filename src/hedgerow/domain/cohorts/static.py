@@ -106,6 +106,33 @@ def remove_member(
     return int(removed)
 
 
+def move_members(session: Session, *, project_id: int, moves: Sequence[tuple[int, str, int, str]]) -> None:
+    """After person merges: each (merged pk, merged UUID, target pk, target UUID) hands its static
+    cohort memberships to the person it was merged into, as PostHog re-points them. Where both
+    were members, the target's row stays and the cohort counts one member fewer."""
+    by_pk = {from_pk: (from_uuid, to_pk, to_uuid) for from_pk, from_uuid, to_pk, to_uuid in moves}
+    rows = session.execute(
+        select(CohortPeople.id, CohortPeople.cohort_id, CohortPeople.person_id).where(
+            CohortPeople.person_id.in_(list(by_pk))
+        )
+    ).all()
+    for row_id, cohort_id, from_pk in rows:
+        from_uuid, to_pk, to_uuid = by_pk[from_pk]
+        target_is_member = session.scalar(
+            select(CohortPeople.id).where(
+                CohortPeople.cohort_id == cohort_id, CohortPeople.person_id == to_pk
+            )
+        )
+        if target_is_member is not None:
+            session.execute(delete(CohortPeople).where(CohortPeople.id == row_id))
+            members_changed(session, project_id=project_id, cohort_id=cohort_id, removed=[from_uuid])
+        else:
+            session.execute(update(CohortPeople).where(CohortPeople.id == row_id).values(person_id=to_pk))
+            members_changed(
+                session, project_id=project_id, cohort_id=cohort_id, added=[to_uuid], removed=[from_uuid]
+            )
+
+
 def members_changed(
     session: Session,
     *,

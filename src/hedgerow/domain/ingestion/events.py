@@ -189,6 +189,8 @@ def parse_capture(payload: Any, ctx: CaptureContext) -> CaptureBatch:
         raise CaptureRejected("The payload must be a JSON object or array.", code="invalid_payload")
     if not raw_events:
         raise CaptureRejected("The batch is empty.", code="empty_batch")
+    if not all(isinstance(raw, dict) for raw in raw_events):  # not a shape PostHog parses
+        raise CaptureRejected("Each event must be a JSON object.", code="invalid_event")
     token = _resolve_token(batch_token, raw_events)
     events = [
         normalise_event(raw, ctx, batch_sent_at)

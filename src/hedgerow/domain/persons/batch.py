@@ -13,6 +13,7 @@ from sqlalchemy import Table, Text, bindparam, cast, delete, insert, select, tup
 from sqlalchemy.orm import Session
 
 from hedgerow.db.bulk import BulkStatement
+from hedgerow.domain.cohorts.static import move_members
 from hedgerow.domain.persons.cache import PERSON_PROPERTIES
 from hedgerow.domain.persons.identities import Generation, IdentityMemory, IdentityRow
 from hedgerow.domain.persons.json_text import dumps_text, loads_exact
@@ -33,7 +34,7 @@ TOMBSTONES: Table = PersonReplicaTombstone.__table__  # type: ignore[assignment]
 # serialised once, for the store and for the replica's version row alike.
 _INSERT_PERSONS = BulkStatement(
     insert(PERSONS),
-    ("uuid", "project_id", "properties", "is_identified", "created_at", "version"),
+    ("uuid", "project_id", "properties", "is_identified", "created_at", "version", "last_seen_at"),
     serialized=("properties",),
 )
 _UPDATE_PERSONS = BulkStatement(
@@ -44,8 +45,9 @@ _UPDATE_PERSONS = BulkStatement(
         is_identified=bindparam("b_identified", type_=PERSONS.c.is_identified.type),
         created_at=bindparam("b_created", type_=PERSONS.c.created_at.type),
         version=bindparam("b_version", type_=PERSONS.c.version.type),
+        last_seen_at=bindparam("b_seen", type_=PERSONS.c.last_seen_at.type),
     ),
-    ("b_properties", "b_identified", "b_created", "b_version", "b_id", "b_read"),
+    ("b_properties", "b_identified", "b_created", "b_version", "b_seen", "b_id", "b_read"),
     serialized=("b_properties",),
 )
 _INSERT_IDS = BulkStatement(insert(DISTINCT_IDS), ("project_id", "distinct_id", "person_id", "version"))
@@ -73,6 +75,8 @@ class LivePerson:
     dirty: bool = False  # must be written (and versioned)
     touched: bool = False  # properties changed in memory, perhaps without a write
     deleted: bool = False
+    merged_into: LivePerson | None = None
+    last_seen_at: datetime | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -83,6 +87,15 @@ class LiveDistinctId:
     version: int
     dirty: bool = False
     remembered: bool = False  # read from the identity memory, not from the store
+
+
+def _move(person: LivePerson) -> tuple[int, str, int, str]:
+    """(merged pk, its UUID, surviving pk, its UUID) for a person merged away in this batch."""
+    target = person.merged_into
+    while target is not None and target.deleted:  # merged again, later in the same batch
+        target = target.merged_into
+    assert person.pk is not None and target is not None and target.pk is not None
+    return person.pk, person.uuid, target.pk, target.uuid
 
 
 class StalePersons(Exception):
@@ -145,6 +158,7 @@ class PersonBatch:
                     missing.append(person)
                 else:
                     person = LivePerson(pk, uuid, cached[2], cached[0], cached[1], version, [])
+                    person.last_seen_at = cached[3]
                 by_pk[pk] = person
             if distinct_id not in ids:
                 live = LiveDistinctId(did_pk, distinct_id, person, did_version, False, remembered)
@@ -164,14 +178,16 @@ class PersonBatch:
                         PERSONS.c.is_identified,
                         PERSONS.c.created_at,
                         cast(PERSONS.c.properties, Text),
+                        PERSONS.c.last_seen_at,
                     ).where(PERSONS.c.id.in_(pks[start : start + _CHUNK]))
                 )
                 .all()
             )
-            for pk, identified, created_at, text in rows:
+            for pk, identified, created_at, text, last_seen_at in rows:
                 person = by_pk[pk]
                 person.is_identified = bool(identified)
                 person.created_at = created_at
+                person.last_seen_at = last_seen_at
                 person.properties = loads_exact(text) if text else {}
                 self._remember(person)
 
@@ -184,6 +200,7 @@ class PersonBatch:
             person.properties,
             is_identified=person.is_identified,
             created_at=person.created_at,
+            last_seen_at=person.last_seen_at,
         )
 
     def preload(self, distinct_ids: Iterable[str]) -> None:
@@ -238,6 +255,7 @@ class PersonBatch:
         self._load_all_ids(other)
         into.properties = {**other.properties, **into.properties}
         into.created_at = min(into.created_at, other.created_at)
+        into.last_seen_at = max(filter(None, (into.last_seen_at, other.last_seen_at)), default=None)
         into.version = max(into.version, other.version)
         into.dirty = True
         for live in other.distinct_ids:
@@ -246,6 +264,7 @@ class PersonBatch:
             into.distinct_ids.append(live)
         other.distinct_ids = []
         other.deleted = True
+        other.merged_into = into
 
     # --- writing --------------------------------------------------------------------------------
     def _tombstones(self, kind: str, keys: list[str]) -> dict[str, int]:
@@ -279,7 +298,10 @@ class PersonBatch:
         project_id = self.project_id
         _INSERT_PERSONS.executemany(
             self.session.connection(),
-            [(p.uuid, project_id, text, p.is_identified, p.created_at, p.version) for p, text in persons],
+            [
+                (p.uuid, project_id, text, p.is_identified, p.created_at, p.version, p.last_seen_at)
+                for p, text in persons
+            ],
         )
         pks = self._pks(PERSONS.c.uuid, [p.uuid for p, _ in persons])
         for person, _ in persons:
@@ -352,7 +374,15 @@ class PersonBatch:
             matched = _UPDATE_PERSONS.executemany(
                 self.session.connection(),
                 [
-                    (text, p.is_identified, p.created_at, p.version, p.pk, stored.get(p.pk or 0, -1))
+                    (
+                        text,
+                        p.is_identified,
+                        p.created_at,
+                        p.version,
+                        p.last_seen_at,
+                        p.pk,
+                        stored.get(p.pk or 0, -1),
+                    )
                     for p, text in changed
                 ],
             )
@@ -366,6 +396,7 @@ class PersonBatch:
         for person in removed:
             person.version += 1
         if removed:
+            move_members(self.session, project_id=self.project_id, moves=[_move(p) for p in removed])
             self.session.connection().execute(delete(Person).where(Person.id.in_([p.pk for p in removed])))
             self.bury([(p.uuid, p.version) for p in removed])
         self._written = [p for p, _ in [*created, *changed]]

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hedgerow.domain.persons.dates import compare_dates
 from hedgerow.errors import InvalidInput
 
 Operator = Literal[
@@ -28,6 +29,11 @@ Operator = Literal[
     "lte",
     "is_set",
     "is_not_set",
+    "in",
+    "not_in",
+    "is_date_exact",
+    "is_date_before",
+    "is_date_after",
 ]
 
 
@@ -107,17 +113,19 @@ def matches(properties: dict[str, Any], flt: PropertyFilter) -> bool:
         return present
     if flt.operator == "is_not_set":
         return not present
-    if flt.operator in ("is_not", "not_icontains", "not_regex"):
+    if flt.operator in ("is_not", "not_in", "not_icontains", "not_regex"):
         if not present:
             return True
     elif not present:
         return False
     have = as_text(properties[flt.key])
     wanted = _candidates(flt.value)
-    if flt.operator == "exact":
+    if flt.operator in ("exact", "in"):
         return have in wanted
-    if flt.operator == "is_not":
+    if flt.operator in ("is_not", "not_in"):
         return have not in wanted
+    if flt.operator.startswith("is_date_"):
+        return compare_dates(flt.operator, properties[flt.key], flt.value)
     if flt.operator == "icontains":
         return any(w.lower() in have.lower() for w in wanted)
     if flt.operator == "not_icontains":

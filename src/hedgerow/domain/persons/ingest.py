@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from hedgerow.domain.ingestion.events import PersonEvent
@@ -35,6 +36,14 @@ def merge_partner(event: PersonEvent) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
+def seen(person: LivePerson, timestamp: datetime) -> None:
+    """`last_seen_at` moves forward to the event's hour (PostHog rounds it down), never back."""
+    hour = timestamp.replace(minute=0, second=0, microsecond=0)
+    if person.last_seen_at is None or hour > person.last_seen_at:
+        person.last_seen_at = hour
+        person.dirty = True
+
+
 class PersonProcessor:
     """Applies events to persons within one batch; returns the person UUID each event belongs to."""
 
@@ -60,11 +69,14 @@ class PersonProcessor:
         update = person_update_for(name, properties)
         other = merge_partner(event) if name in MERGE_EVENTS else None
         if other is not None:
-            return self._merge(event, other, update).uuid
-        person = self.batch.person_for(event.distinct_id)
-        if person is None:
-            return self._create(event, update, identified=False).uuid
-        return self._apply(person, update, event=name).uuid
+            person = self._merge(event, other, update)
+        elif (known := self.batch.person_for(event.distinct_id)) is None:
+            person = self._create(event, update, identified=False)
+        else:
+            person = self._apply(known, update, event=name)
+        if properties.get("$update_person_last_seen_at") is not False:
+            seen(person, event.timestamp)
+        return person.uuid
 
     def _create(self, event: PersonEvent, update: PersonUpdate, *, identified: bool) -> LivePerson:
         properties = initial_properties(update, [("$creator_event_uuid", event.uuid)])
@@ -117,6 +129,7 @@ class PersonProcessor:
             return self._apply(target, update, identify=True)
         if other.is_identified and event.event != "$merge_dangerously":
             self.warnings.append(f"cannot_merge_already_identified ({other_id!r} into {target_id!r})")
-            return self._apply(target, update)
+            # Not merged, but the event still identifies the target, as every merge case does.
+            return self._apply(target, update, identify=True)
         self.batch.merge(other, target)
         return self._apply(target, update, identify=True)

@@ -26,6 +26,8 @@ class Person(Base):
     is_identified: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The hour of the latest event seen (PostHog rounds it down to the hour); metadata only.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class PersonDistinctId(Base):

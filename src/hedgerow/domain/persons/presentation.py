@@ -46,6 +46,7 @@ def person_out(person: Person, distinct_ids: Sequence[str]) -> PersonOut:
         distinct_ids=ids,
         properties=person.properties,
         created_at=person.created_at,
+        last_seen_at=person.last_seen_at,
         is_identified=person.is_identified,
     )
 
@@ -59,5 +60,6 @@ def person_detail_out(person: Person, distinct_ids: Sequence[str]) -> PersonDeta
         properties=person.properties,
         created_at=person.created_at,
         uuid=person.uuid,
+        last_seen_at=person.last_seen_at,
         is_identified=person.is_identified,
     )

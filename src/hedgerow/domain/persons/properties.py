@@ -199,6 +199,7 @@ PERSON_INPUT_KEYS = frozenset(
         "$anon_distinct_id",
         "alias",
         "$process_person_profile",
+        "$update_person_last_seen_at",
         *PERSON_COPIED_KEYS,
     }
 )
