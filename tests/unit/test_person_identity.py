@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
 import pytest
 
 from hedgerow.domain.persons.identity import is_illegal_merge_id, person_uuid
-from hedgerow.domain.persons.properties import apply_update, initial_properties, person_update_for
+from hedgerow.domain.persons.properties import (
+    NOT_ORDINARY_EVENTS,
+    NOT_ORDINARY_INPUTS,
+    all_noisy,
+    apply_copied,
+    apply_update,
+    initial_properties,
+    person_update_for,
+)
 
 
 @pytest.mark.parametrize(
@@ -89,3 +100,42 @@ def test_server_events_do_not_copy_os() -> None:
 
 def test_exceptions_never_change_persons() -> None:
     assert person_update_for("$exception", {"$set": {"a": 1}}).empty
+
+
+def _random_copied(rng: random.Random) -> dict[str, Any]:
+    keys = rng.sample(COPIED_SAMPLE, rng.randint(0, 4))
+    return {key: rng.choice(VALUES) for key in keys}
+
+
+COPIED_SAMPLE = ["$current_url", "$browser", "$pathname", "utm_source", "gclid", "$app_version", "$os"]
+VALUES: list[Any] = ["a", "b", 1, True, 1.0, None, {"x": 1}, [1]]
+
+
+def test_the_ordinary_event_shortcut_changes_persons_as_the_general_path_does() -> None:
+    rng = random.Random(11)
+    for _ in range(3000):
+        start = _random_copied(rng)
+        start.update(
+            {
+                f"$initial_{k.removeprefix('$')}": v
+                for k, v in _random_copied(rng).items()
+                if rng.random() < 0.7
+            }
+        )
+        inputs = _random_copied(rng)
+        assert inputs.keys().isdisjoint(NOT_ORDINARY_INPUTS)
+        general, shortcut = dict(start), dict(start)
+        changed = apply_update(general, person_update_for("$pageview", inputs))
+        assert apply_copied(shortcut, inputs) == (bool(changed), bool(changed) and not all_noisy(changed))
+        assert shortcut == general
+        # Python holds 1, 1.0 and True equal: the values' types must agree as well.
+        assert [type(v) for v in shortcut.values()] == [type(general[k]) for k in shortcut]
+
+
+def test_events_that_are_not_ordinary_take_the_general_path() -> None:
+    for name in ("$identify", "$create_alias", "$merge_dangerously", "$set", "$exception", "$snapshot"):
+        assert name in NOT_ORDINARY_EVENTS
+    for key in ("$set", "$set_once", "$unset", "$os_name", "$is_server", "$process_person_profile", "alias"):
+        assert key in NOT_ORDINARY_INPUTS
+    assert "$update_person_last_seen_at" in NOT_ORDINARY_INPUTS
+    assert "$current_url" not in NOT_ORDINARY_INPUTS

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from hedgerow.db.types import uuid7
 from hedgerow.domain.ingestion.errors import CaptureRejected, IngestKeyRequired, IngestKeyUnknown
 from hedgerow.domain.ingestion.timestamps import event_time, parse_iso
+from hedgerow.store.base import to_micros
 
 MAX_DISTINCT_ID_LENGTH = 200
 MAX_TOKEN_LENGTH = 64
@@ -43,6 +44,10 @@ class CapturedEvent:
     def process_person_profile(self) -> bool:
         return self.properties.get("$process_person_profile") is not False
 
+    @property
+    def micros(self) -> int:
+        return to_micros(self.timestamp)
+
 
 class PersonEvent(Protocol):
     """What person processing reads of an event (`CapturedEvent`, or a stored batch's event)."""
@@ -57,6 +62,8 @@ class PersonEvent(Protocol):
     def properties(self) -> dict[str, Any]: ...
     @property
     def timestamp(self) -> datetime: ...
+    @property
+    def micros(self) -> int: ...  # the timestamp in microseconds since the epoch
     @property
     def process_person_profile(self) -> bool: ...
 

@@ -18,7 +18,7 @@ from hedgerow.domain.persons.cache import PERSON_PROPERTIES
 from hedgerow.domain.persons.identities import Generation, IdentityMemory, IdentityRow
 from hedgerow.domain.persons.json_text import dumps_text, loads_exact
 from hedgerow.domain.persons.models import Person, PersonDistinctId, PersonReplicaTombstone
-from hedgerow.store.base import DistinctIdVersion, PersonVersion
+from hedgerow.store.base import DistinctIdVersion, PersonVersion, from_micros, to_micros
 
 _CHUNK = 500
 # Distinct-id lookups run for every ingested group: fewer, larger statements cost less
@@ -76,7 +76,7 @@ class LivePerson:
     touched: bool = False  # properties changed in memory, perhaps without a write
     deleted: bool = False
     merged_into: LivePerson | None = None
-    last_seen_at: datetime | None = None
+    last_seen: int | None = None  # `last_seen_at`'s hour in microseconds (compared per event)
 
 
 @dataclass(eq=False, slots=True)
@@ -96,6 +96,10 @@ def _move(person: LivePerson) -> tuple[int, str, int, str]:
         target = target.merged_into
     assert person.pk is not None and target is not None and target.pk is not None
     return person.pk, person.uuid, target.pk, target.uuid
+
+
+def _seen_at(person: LivePerson) -> datetime | None:
+    return None if person.last_seen is None else from_micros(person.last_seen)
 
 
 class StalePersons(Exception):
@@ -158,7 +162,7 @@ class PersonBatch:
                     missing.append(person)
                 else:
                     person = LivePerson(pk, uuid, cached[2], cached[0], cached[1], version, [])
-                    person.last_seen_at = cached[3]
+                    person.last_seen = cached[3]
                 by_pk[pk] = person
             if distinct_id not in ids:
                 live = LiveDistinctId(did_pk, distinct_id, person, did_version, False, remembered)
@@ -187,7 +191,7 @@ class PersonBatch:
                 person = by_pk[pk]
                 person.is_identified = bool(identified)
                 person.created_at = created_at
-                person.last_seen_at = last_seen_at
+                person.last_seen = None if last_seen_at is None else to_micros(last_seen_at)
                 person.properties = loads_exact(text) if text else {}
                 self._remember(person)
 
@@ -200,7 +204,7 @@ class PersonBatch:
             person.properties,
             is_identified=person.is_identified,
             created_at=person.created_at,
-            last_seen_at=person.last_seen_at,
+            last_seen=person.last_seen,
         )
 
     def preload(self, distinct_ids: Iterable[str]) -> None:
@@ -255,7 +259,8 @@ class PersonBatch:
         self._load_all_ids(other)
         into.properties = {**other.properties, **into.properties}
         into.created_at = min(into.created_at, other.created_at)
-        into.last_seen_at = max(filter(None, (into.last_seen_at, other.last_seen_at)), default=None)
+        seen = [s for s in (into.last_seen, other.last_seen) if s is not None]
+        into.last_seen = max(seen, default=None)
         into.version = max(into.version, other.version)
         into.dirty = True
         for live in other.distinct_ids:
@@ -299,7 +304,7 @@ class PersonBatch:
         _INSERT_PERSONS.executemany(
             self.session.connection(),
             [
-                (p.uuid, project_id, text, p.is_identified, p.created_at, p.version, p.last_seen_at)
+                (p.uuid, project_id, text, p.is_identified, p.created_at, p.version, _seen_at(p))
                 for p, text in persons
             ],
         )
@@ -379,7 +384,7 @@ class PersonBatch:
                         p.is_identified,
                         p.created_at,
                         p.version,
-                        p.last_seen_at,
+                        _seen_at(p),
                         p.pk,
                         stored.get(p.pk or 0, -1),
                     )

@@ -20,7 +20,7 @@ class CachedPerson:
     is_identified: bool
     created_at: datetime
     properties: dict[str, Any]  # never handed out: `get` returns a copy
-    last_seen_at: datetime | None
+    last_seen: int | None  # microseconds
 
 
 class PropertiesCache:
@@ -33,14 +33,14 @@ class PropertiesCache:
 
     def get(
         self, pk: int, uuid: str, version: int
-    ) -> tuple[bool, datetime, dict[str, Any], datetime | None] | None:
-        """(is_identified, created_at, a private copy of the properties, last_seen_at) at exactly
-        `version`."""
+    ) -> tuple[bool, datetime, dict[str, Any], int | None] | None:
+        """(is_identified, created_at, a private copy of the properties, last seen in
+        microseconds) at exactly `version`."""
         entry = self._entries.get((pk, uuid))  # one dict read: atomic, no lock needed
         if entry is None or entry[0] != version:
             return None
         cached = entry[1]
-        return cached.is_identified, cached.created_at, dict(cached.properties), cached.last_seen_at
+        return cached.is_identified, cached.created_at, dict(cached.properties), cached.last_seen
 
     def put(
         self,
@@ -51,9 +51,9 @@ class PropertiesCache:
         *,
         is_identified: bool,
         created_at: datetime,
-        last_seen_at: datetime | None,
+        last_seen: int | None,
     ) -> None:
-        entry = (version, CachedPerson(is_identified, created_at, dict(properties), last_seen_at))
+        entry = (version, CachedPerson(is_identified, created_at, dict(properties), last_seen))
         with self._lock:
             self._entries.pop((pk, uuid), None)
             self._entries[(pk, uuid)] = entry

@@ -5,16 +5,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from hedgerow.domain.ingestion.events import PersonEvent
 from hedgerow.domain.persons.batch import LivePerson, PersonBatch
 from hedgerow.domain.persons.identity import is_illegal_merge_id, person_uuid
 from hedgerow.domain.persons.properties import (
+    NOT_ORDINARY_EVENTS,
+    NOT_ORDINARY_INPUTS,
     PERSON_EVENTS,
     PersonUpdate,
     all_noisy,
+    apply_copied,
     apply_update,
     initial_properties,
     person_update_for,
@@ -36,11 +38,14 @@ def merge_partner(event: PersonEvent) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def seen(person: LivePerson, timestamp: datetime) -> None:
+HOUR_MICROS = 3_600_000_000
+
+
+def seen(person: LivePerson, micros: int) -> None:
     """`last_seen_at` moves forward to the event's hour (PostHog rounds it down), never back."""
-    hour = timestamp.replace(minute=0, second=0, microsecond=0)
-    if person.last_seen_at is None or hour > person.last_seen_at:
-        person.last_seen_at = hour
+    hour = micros - micros % HOUR_MICROS
+    if person.last_seen is None or hour > person.last_seen:
+        person.last_seen = hour
         person.dirty = True
 
 
@@ -58,14 +63,23 @@ class PersonProcessor:
         self.batch.preload(wanted)
 
     def process(self, event: PersonEvent) -> str:
-        # Runs for every event: the common case (an ordinary event of a known person) is
-        # worked out here without the calls the rarer ones make.
         properties = event.properties
+        name = event.event
+        if name not in NOT_ORDINARY_EVENTS and properties.keys().isdisjoint(NOT_ORDINARY_INPUTS):
+            # Runs for nearly every event: an ordinary event whose person inputs are only copied
+            # keys, of a known person, is worked out without building an update first.
+            known = self.batch.person_for(event.distinct_id)
+            if known is not None:
+                if properties:
+                    changed, loud = apply_copied(known.properties, properties)
+                    known.touched = known.touched or changed
+                    known.dirty = known.dirty or loud
+                seen(known, event.micros)
+                return known.uuid
         if properties.get("$process_person_profile") is False:  # `process_person_profile`
             # Personless: nothing is created or changed; the id PostHog would give is used.
             known = self.batch.person_for(event.distinct_id)
             return known.uuid if known is not None else person_uuid(self.project_id, event.distinct_id)
-        name = event.event
         update = person_update_for(name, properties)
         other = merge_partner(event) if name in MERGE_EVENTS else None
         if other is not None:
@@ -75,7 +89,7 @@ class PersonProcessor:
         else:
             person = self._apply(known, update, event=name)
         if properties.get("$update_person_last_seen_at") is not False:
-            seen(person, event.timestamp)
+            seen(person, event.micros)
         return person.uuid
 
     def _create(self, event: PersonEvent, update: PersonUpdate, *, identified: bool) -> LivePerson:

@@ -208,3 +208,28 @@ PERSON_INPUT_KEYS = frozenset(
 def person_inputs(properties: dict[str, Any]) -> dict[str, Any]:
     """The part of an event's properties that can change a person (see PERSON_INPUT_KEYS)."""
     return {key: properties[key] for key in PERSON_INPUT_KEYS.intersection(properties)}
+
+
+# An *ordinary* event (`apply_copied`): none of these events, and no person input but copied keys.
+NOT_ORDINARY_EVENTS = PERSON_EVENTS | NO_PERSON_UPDATE_EVENTS | NO_COPY_EVENTS
+NOT_ORDINARY_INPUTS = (PERSON_INPUT_KEYS - _COPIED) | {"$os_name"}
+
+
+def apply_copied(properties: dict[str, Any], copied: dict[str, Any]) -> tuple[bool, bool]:
+    """What `apply_update(properties, person_update_for(event, copied))` does for an ordinary
+    event, whose person inputs `copied` are copied keys only, without building the update: each
+    key's first value as `$initial_<key>` if missing, its value set if different. Returns
+    (whether anything changed, whether a change forces a write: one not all noisy)."""
+    changed = loud = False
+    for key, value in copied.items():
+        initial = _INITIAL_NAME[key]
+        if initial not in properties:
+            properties[initial] = value
+            changed = loud = True  # `$initial_*` keys are never noisy
+    for key, value in copied.items():
+        current = properties.get(key, _ABSENT)
+        if current != value or type(current) is not type(value):
+            properties[key] = value
+            changed = True
+            loud = loud or not is_noisy(key)
+    return changed, loud
