@@ -178,6 +178,15 @@ def test_cohort_type_is_checked_then_overridden_for_dynamic_cohorts(
         )
 
 
+def test_unknown_operators_and_behaviours_are_saved_but_not_realtime(hedgerow: HedgerowClient) -> None:
+    odd_operator = {"key": "email", "type": "person", "value": "x", "operator": "resembles"}
+    odd_behaviour = PAGEVIEW | {"value": "did_something"}
+    for leaf in (odd_operator, odd_behaviour):
+        body = create(hedgerow, name="odd", filters=criteria(leaf))
+        assert body["filters"] == stored(leaf) and body["cohort_type"] is None
+        assert body["pending_version"] == 1
+
+
 def test_cohort_type_invalid_choice_and_static_type(hedgerow: HedgerowClient) -> None:
     response = hedgerow.post(hedgerow.api("cohorts"), json={"name": "t", "cohort_type": "weird"})
     assert_error(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from hedgerow.domain.cohorts.models import Cohort
 from hedgerow.errors import InvalidInput
 from hedgerow.query.filters import (
+    PROPERTY_OPERATORS,
     BehavioralFilter,
     CohortFilter,
     FilterGroup,
@@ -169,6 +170,8 @@ def realtime_type(session: Session, *, project_id: int, criteria: FilterGroup | 
     cohorts: dict[int, Cohort] | None = None
     for leaf in iter_leaves(criteria):
         if isinstance(leaf, BehavioralFilter) and leaf.value not in REALTIME_KINDS:
+            return None
+        if isinstance(leaf, PersonFilter) and leaf.operator not in PROPERTY_OPERATORS:
             return None
         if isinstance(leaf, CohortFilter):
             cohorts = cohorts if cohorts is not None else _project_cohorts(session, project_id)
