@@ -624,6 +624,18 @@ def test_activity_log(hedgerow: HedgerowClient) -> None:
     assert hedgerow.get(f"{url}activity/", key=hedgerow.issue_key(["activity_log:read"])).status_code == 200
 
 
+def test_soft_delete_and_restore_are_logged_as_such(hedgerow: HedgerowClient) -> None:
+    url = hedgerow.api("cohorts")
+    cohort = create(hedgerow, name="c", is_static=True)
+    hedgerow.patch(f"{url}{cohort['id']}/", json={"deleted": True})
+    hedgerow.patch(f"{url}{cohort['id']}/", json={"deleted": False})
+    entries = hedgerow.get(f"{url}{cohort['id']}/activity/").json()["results"]
+    assert [e["activity"] for e in entries] == ["restored", "deleted", "created"]
+    assert entries[0]["detail"]["changes"] == [
+        {"type": "Cohort", "action": "changed", "field": "deleted", "before": True, "after": False}
+    ]
+
+
 def test_list_filters_by_type_creator_and_behavioral(hedgerow: HedgerowClient) -> None:
     url = hedgerow.api("cohorts")
     static = create(hedgerow, name="static", is_static=True)

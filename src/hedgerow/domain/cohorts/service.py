@@ -261,6 +261,12 @@ def _populate_new_static(
     return None
 
 
+def _update_activity(was_deleted: bool, deleted: bool) -> str:
+    if deleted != was_deleted:
+        return "deleted" if deleted else "restored"
+    return "updated"
+
+
 def update_cohort(
     session: Session,
     *,
@@ -311,7 +317,7 @@ def update_cohort(
             user_id=actor.user.id,
             scope=ACTIVITY_SCOPE,
             item_id=str(row.id),
-            activity="deleted" if row.deleted and not was_deleted else "updated",
+            activity=_update_activity(was_deleted, row.deleted),
             name=row.name,
             changes=changes,
         )
