@@ -251,6 +251,19 @@ def test_field_validation(hedgerow: HedgerowClient) -> None:
         detail="This field may not be null.",
         attr="description",
     )
+    numeric = hedgerow.post(url, json={"name": 5, "description": 1.5, "is_static": True})
+    assert numeric.status_code == 201 and (numeric.json()["name"], numeric.json()["description"]) == (
+        "5",
+        "1.5",
+    )
+    assert_error(
+        hedgerow.post(url, json={"name": True}),
+        400,
+        type="validation_error",
+        code="invalid_input",
+        detail="Not a valid string.",
+        attr="name",
+    )
     assert_error(
         hedgerow.post(url, json={"is_static": "maybe"}),
         400,
@@ -291,7 +304,7 @@ def test_field_validation(hedgerow: HedgerowClient) -> None:
         code="invalid_input",
         detail="Cannot set both query and filters at the same time.",
     )
-    assert hedgerow.get(url).json()["count"] == 0
+    assert hedgerow.get(url).json()["count"] == 1
 
 
 def test_references_are_checked_on_update_only(hedgerow: HedgerowClient) -> None:
