@@ -7,9 +7,12 @@ import io
 import uuid
 from typing import Any
 
+from sqlalchemy import select
+
 from hedgerow.db.session import transaction
 from hedgerow.domain.cohorts.models import Cohort
-from hedgerow.store.base import CompiledQuery
+from hedgerow.domain.persons.models import Person
+from hedgerow.store.base import CompiledQuery, PersonVersion
 from tests.integration.test_cohorts_static import add_person, static_cohort
 from tests.support import HedgerowClient, assert_error
 
@@ -194,3 +197,30 @@ def test_csv_export_shaping_without_the_csv_renderer(hedgerow: HedgerowClient) -
     assert (first["id"], first["email"], first["properties"]) == (bob, None, {"plan": "free"})
     assert (second["id"], second["email"], second["properties"]) == (ann, "ann@acme.com", {"plan": "pro"})
     assert second["distinct_ids"] == ["ann"]
+
+
+def test_dynamic_members_are_listed_newest_person_first(hedgerow: HedgerowClient) -> None:
+    people = [add_person(hedgerow, distinct_ids=[f"user-{i}"], age=i) for i in range(3)]
+    with transaction(hedgerow.app.state.sessionmaker) as session:
+        rows = session.scalars(select(Person).where(Person.uuid.in_(people))).all()
+        hedgerow.app.state.store.append_person_versions(
+            [
+                PersonVersion(
+                    project_id=p.project_id,
+                    id=p.uuid,
+                    properties="{}",
+                    is_identified=True,
+                    created_at=p.created_at,
+                    version=1,
+                )
+                for p in rows
+            ]
+        )
+    cohort = hedgerow.post(
+        hedgerow.api("cohorts"), json={"name": "d", "groups": [{"properties": {"a": "b"}}]}
+    ).json()
+    calculate(hedgerow, cohort["id"], 1, people)
+    url = persons_url(hedgerow, cohort["id"])
+    assert [p["id"] for p in hedgerow.get(url).json()["results"]] == people[::-1]
+    assert [p["id"] for p in hedgerow.get(url + "?limit=1&offset=1").json()["results"]] == [people[1]]
+    assert [p["id"] for p in hedgerow.get(url + "?search=user").json()["results"]] == people[::-1]
