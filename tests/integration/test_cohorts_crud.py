@@ -178,6 +178,15 @@ def test_cohort_type_is_checked_then_overridden_for_dynamic_cohorts(
         )
 
 
+def test_unknown_operators_and_behaviours_are_saved_but_not_realtime(hedgerow: HedgerowClient) -> None:
+    odd_operator = {"key": "email", "type": "person", "value": "x", "operator": "resembles"}
+    odd_behaviour = PAGEVIEW | {"value": "did_something"}
+    for leaf in (odd_operator, odd_behaviour):
+        body = create(hedgerow, name="odd", filters=criteria(leaf))
+        assert body["filters"] == stored(leaf) and body["cohort_type"] is None
+        assert body["pending_version"] == 1
+
+
 def test_cohort_type_invalid_choice_and_static_type(hedgerow: HedgerowClient) -> None:
     response = hedgerow.post(hedgerow.api("cohorts"), json={"name": "t", "cohort_type": "weird"})
     assert_error(
@@ -242,6 +251,19 @@ def test_field_validation(hedgerow: HedgerowClient) -> None:
         detail="This field may not be null.",
         attr="description",
     )
+    numeric = hedgerow.post(url, json={"name": 5, "description": 1.5, "is_static": True})
+    assert numeric.status_code == 201 and (numeric.json()["name"], numeric.json()["description"]) == (
+        "5",
+        "1.5",
+    )
+    assert_error(
+        hedgerow.post(url, json={"name": True}),
+        400,
+        type="validation_error",
+        code="invalid_input",
+        detail="Not a valid string.",
+        attr="name",
+    )
     assert_error(
         hedgerow.post(url, json={"is_static": "maybe"}),
         400,
@@ -282,30 +304,50 @@ def test_field_validation(hedgerow: HedgerowClient) -> None:
         code="invalid_input",
         detail="Cannot set both query and filters at the same time.",
     )
-    assert hedgerow.get(url).json()["count"] == 0
+    assert hedgerow.get(url).json()["count"] == 1
 
 
-def test_references_to_missing_deleted_or_foreign_cohorts_are_refused(hedgerow: HedgerowClient) -> None:
+def test_references_are_checked_on_update_only(hedgerow: HedgerowClient) -> None:
+    """PostHog looks referenced cohorts up when a cohort is updated, not when it is created; the
+    refusal is raised while saving, so it carries no `attr`."""
+    url = hedgerow.api("cohorts")
     other = hedgerow.create_project("Other")
     foreign = hedgerow.post(
         hedgerow.api("cohorts", other.id), json={"name": "f", "filters": criteria(EMAIL_LEAF)}
     )
     assert foreign.status_code == 201
     gone = create(hedgerow, name="gone", filters=criteria(EMAIL_LEAF))
-    hedgerow.patch(f"{hedgerow.api('cohorts')}{gone['id']}/", json={"deleted": True})
-    for target in (9999, foreign.json()["id"], gone["id"]):
-        response = hedgerow.post(
-            hedgerow.api("cohorts"),
-            json={"name": "r", "filters": criteria({"key": "id", "type": "cohort", "value": target})},
+    hedgerow.patch(f"{url}{gone['id']}/", json={"deleted": True})
+    for target in (9999, foreign.json()["id"]):
+        created = create(
+            hedgerow, name="r", filters=criteria({"key": "id", "type": "cohort", "value": target})
+        )
+        assert created["cohort_type"] is None
+        response = hedgerow.patch(
+            f"{url}{created['id']}/",
+            json={"filters": criteria({"key": "id", "type": "cohort", "value": target})},
         )
         assert_error(
-            response,
-            400,
-            type="validation_error",
-            code="invalid_input",
-            detail="Invalid Cohort ID in filter",
-            attr="filters",
+            response, 400, type="validation_error", code="invalid_input", detail="Invalid Cohort ID in filter"
         )
+    legacy = create(hedgerow, name="legacy", groups=[{"properties": {"team_id": 5}}])
+    response = hedgerow.patch(
+        f"{url}{legacy['id']}/",
+        json={
+            "name": "Cohort A, reloaded",
+            "groups": [{"properties": [{"type": "cohort", "value": "99999", "key": "id"}]}],
+        },
+    )
+    assert_error(
+        response, 400, type="validation_error", code="invalid_input", detail="Invalid Cohort ID in filter"
+    )
+    # A soft-deleted cohort still exists (it can be retrieved and restored), so it may be referenced.
+    referencing = create(hedgerow, name="ok", filters=criteria(EMAIL_LEAF))
+    patched = hedgerow.patch(
+        f"{url}{referencing['id']}/",
+        json={"filters": criteria({"key": "id", "type": "cohort", "value": gone["id"]})},
+    )
+    assert patched.status_code == 200, patched.text
 
 
 def test_loops_are_refused_and_diamonds_allowed(hedgerow: HedgerowClient) -> None:
@@ -331,7 +373,6 @@ def test_loops_are_refused_and_diamonds_allowed(hedgerow: HedgerowClient) -> Non
             type="validation_error",
             code="invalid_input",
             detail="Cohorts cannot reference other cohorts in a loop.",
-            attr="filters",
         )
 
 
@@ -413,18 +454,26 @@ def test_scopes(hedgerow: HedgerowClient) -> None:
     assert hedgerow.get(url.replace(str(hedgerow.project_id), "@current")).status_code == 200
 
 
-def test_rename_does_not_recalculate_but_a_criteria_change_does(hedgerow: HedgerowClient) -> None:
+def test_every_update_that_is_not_a_soft_delete_recalculates(hedgerow: HedgerowClient) -> None:
+    """PostHog enqueues a calculation on any PATCH/PUT of a dynamic cohort, even a rename."""
     url = hedgerow.api("cohorts")
     cohort = create(hedgerow, name="x", filters=criteria(EMAIL_LEAF))
     renamed = hedgerow.patch(f"{url}{cohort['id']}/", json={"name": "y", "description": "d"}).json()
-    assert (renamed["name"], renamed["description"], renamed["pending_version"]) == ("y", "d", 1)
+    assert (renamed["name"], renamed["description"], renamed["pending_version"]) == ("y", "d", 2)
+    assert renamed["is_calculating"] is True
+    not_deleted = hedgerow.patch(f"{url}{cohort['id']}/", json={"deleted": False}).json()
+    assert not_deleted["pending_version"] == 3
     changed = hedgerow.put(f"{url}{cohort['id']}/", json={"filters": criteria(PAGEVIEW)}).json()
-    assert changed["pending_version"] == 2 and changed["is_calculating"] is True
+    assert changed["pending_version"] == 4 and changed["is_calculating"] is True
     assert changed["filters"] == stored(PAGEVIEW)
     # The still-waiting job was folded into one carrying the newest version.
     assert jobs(hedgerow) == [
-        ("calculate_cohort", {"cohort_id": cohort["id"], "pending_version": 2}, f"cohort:{cohort['id']}")
+        ("calculate_cohort", {"cohort_id": cohort["id"], "pending_version": 4}, f"cohort:{cohort['id']}")
     ]
+    deleted = hedgerow.patch(f"{url}{cohort['id']}/", json={"deleted": True, "name": "z"}).json()
+    assert deleted["pending_version"] == 4
+    restored = hedgerow.patch(f"{url}{cohort['id']}/", json={"deleted": False}).json()
+    assert restored["pending_version"] == 5
 
 
 def test_dependents_are_recalculated_when_a_referenced_cohort_changes(hedgerow: HedgerowClient) -> None:
@@ -586,6 +635,18 @@ def test_activity_log(hedgerow: HedgerowClient) -> None:
         detail="API key missing required scope 'activity_log:read'",
     )
     assert hedgerow.get(f"{url}activity/", key=hedgerow.issue_key(["activity_log:read"])).status_code == 200
+
+
+def test_soft_delete_and_restore_are_logged_as_such(hedgerow: HedgerowClient) -> None:
+    url = hedgerow.api("cohorts")
+    cohort = create(hedgerow, name="c", is_static=True)
+    hedgerow.patch(f"{url}{cohort['id']}/", json={"deleted": True})
+    hedgerow.patch(f"{url}{cohort['id']}/", json={"deleted": False})
+    entries = hedgerow.get(f"{url}{cohort['id']}/activity/").json()["results"]
+    assert [e["activity"] for e in entries] == ["restored", "deleted", "created"]
+    assert entries[0]["detail"]["changes"] == [
+        {"type": "Cohort", "action": "changed", "field": "deleted", "before": True, "after": False}
+    ]
 
 
 def test_list_filters_by_type_creator_and_behavioral(hedgerow: HedgerowClient) -> None:

@@ -7,9 +7,12 @@ import io
 import uuid
 from typing import Any
 
+from sqlalchemy import select
+
 from hedgerow.db.session import transaction
 from hedgerow.domain.cohorts.models import Cohort
-from hedgerow.store.base import CompiledQuery
+from hedgerow.domain.persons.models import Person
+from hedgerow.store.base import CompiledQuery, PersonVersion
 from tests.integration.test_cohorts_static import add_person, static_cohort
 from tests.support import HedgerowClient, assert_error
 
@@ -164,3 +167,60 @@ def test_dynamic_members_come_from_the_last_completed_calculation(hedgerow: Hedg
     assert len(body["results"]) == 1 and body["next"] is not None
     assert {p["id"] for p in hedgerow.get(url).json()["results"]} == set(people[1:])
     assert [p["id"] for p in hedgerow.get(url + "?search=user-2").json()["results"]] == [people[2]]
+
+
+def test_links_only_set_the_offset_in_the_url_as_given(hedgerow: HedgerowClient) -> None:
+    """PostHog rewrites (or appends) `offset=` in the request's own URL and adds no `limit`."""
+    people = [add_person(hedgerow, age=i) for i in range(101)]
+    cohort = static_cohort(hedgerow, _create_static_person_ids=people)
+    url = persons_url(hedgerow, cohort["id"])
+    first = hedgerow.get(url).json()
+    assert len(first["results"]) == 100
+    assert (first["next"], first["previous"]) == (f"http://testserver{url}?offset=100", None)
+    searched = hedgerow.get(url + "?offset=100&search=").json()
+    assert searched["next"] is None
+    assert searched["previous"] == f"http://testserver{url}?offset=100&search="
+
+
+def test_csv_export_shaping_without_the_csv_renderer(hedgerow: HedgerowClient) -> None:
+    """`is_csv_export` shapes the rows as the CSV export does, whatever the renderer."""
+    ann = add_person(
+        hedgerow, properties={"email": "ann@acme.com", "plan": "pro"}, distinct_ids=["ann"], age=1
+    )
+    bob = add_person(hedgerow, properties={"plan": "free"}, distinct_ids=["bob"], age=2)
+    cohort = static_cohort(hedgerow, _create_static_person_ids=[ann, bob])
+    body = hedgerow.get(persons_url(hedgerow, cohort["id"]) + "?is_csv_export=1").json()
+    assert list(body) == ["results", "next", "previous"]
+    first, second = body["results"]
+    keys = ["id", "email", "name", "created_at", "properties", "distinct_ids", "last_seen_at"]
+    assert list(first) == keys and list(second) == keys
+    assert (first["id"], first["email"], first["properties"]) == (bob, None, {"plan": "free"})
+    assert (second["id"], second["email"], second["properties"]) == (ann, "ann@acme.com", {"plan": "pro"})
+    assert second["distinct_ids"] == ["ann"]
+
+
+def test_dynamic_members_are_listed_newest_person_first(hedgerow: HedgerowClient) -> None:
+    people = [add_person(hedgerow, distinct_ids=[f"user-{i}"], age=i) for i in range(3)]
+    with transaction(hedgerow.app.state.sessionmaker) as session:
+        rows = session.scalars(select(Person).where(Person.uuid.in_(people))).all()
+        hedgerow.app.state.store.append_person_versions(
+            [
+                PersonVersion(
+                    project_id=p.project_id,
+                    id=p.uuid,
+                    properties="{}",
+                    is_identified=True,
+                    created_at=p.created_at,
+                    version=1,
+                )
+                for p in rows
+            ]
+        )
+    cohort = hedgerow.post(
+        hedgerow.api("cohorts"), json={"name": "d", "groups": [{"properties": {"a": "b"}}]}
+    ).json()
+    calculate(hedgerow, cohort["id"], 1, people)
+    url = persons_url(hedgerow, cohort["id"])
+    assert [p["id"] for p in hedgerow.get(url).json()["results"]] == people[::-1]
+    assert [p["id"] for p in hedgerow.get(url + "?limit=1&offset=1").json()["results"]] == [people[1]]
+    assert [p["id"] for p in hedgerow.get(url + "?search=user").json()["results"]] == people[::-1]

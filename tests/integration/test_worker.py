@@ -131,8 +131,9 @@ def test_nested_and_behavioral_criteria_use_the_stored_members(seeded: HedgerowC
         "type": "behavioral",
         "value": "performed_event",
         "event_type": "events",
-        "time_value": 150,
-        "time_interval": "minute",
+        # Events are 0..4 hours old; 3 hours keeps persons 0 and 2 of the three "pro" ones.
+        "time_value": 3,
+        "time_interval": "hour",
     }
     outer = create(
         seeded,

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -347,3 +348,37 @@ def test_ids_come_back_as_text(store: AnalyticsStore) -> None:
     store.append_person_versions([person(P1, 1)])
     rows = store.query(CompiledQuery("SELECT id, [id], created_at FROM persons_latest", {}))
     assert rows == [(P1, [P1], T0)]
+
+
+def test_members_newest_person_first(store: AnalyticsStore) -> None:
+    """The persons list's order (PostHog's actors query): person `created_at` descending, then
+    person id descending; members whose person row has not reached the store yet come last."""
+    older, newer, tied = (
+        person(P1, 1, plan="pro"),
+        person(P2, 1, plan="pro"),
+        person(P3, 1, plan="pro"),
+    )
+    store.append_person_versions(
+        [
+            replace(older, created_at=T0 - timedelta(days=1)),
+            newer,
+            replace(tied, version=2),
+            person(P3, 1, project_id=2, plan="pro"),
+        ]
+    )
+    store.replace_cohort_members(1, 5, 1, members_with(store, "pro"))
+    missing = "00000000-0000-4000-8000-000000000000"
+    store.replace_cohort_members(
+        1,
+        6,
+        1,
+        sql(
+            store,
+            "SELECT id FROM persons_latest WHERE project_id = 1 UNION ALL SELECT $m::UUID",
+            "SELECT id FROM persons_latest WHERE project_id = 1 UNION ALL SELECT toUUID({m:String})",
+            m=missing,
+        ),
+    )
+    assert store.cohort_members_newest_first(1, 5, 1, limit=10, offset=0) == [P3, P2, P1]
+    assert store.cohort_members_newest_first(1, 5, 1, limit=1, offset=1) == [P2]
+    assert store.cohort_members_newest_first(1, 6, 1, limit=10, offset=0) == [P3, P2, P1, missing]

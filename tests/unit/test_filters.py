@@ -90,8 +90,6 @@ def test_is_set_needs_no_value_and_null_keys_are_dropped() -> None:
     [
         (PAGEVIEW | {"not_a_field": 1}, "not_a_field"),
         (PAGEVIEW | {"operator": "gte", "operator_value": [5]}, "operator_value"),
-        ({"key": "email", "type": "person", "operator": "resembles", "value": "x"}, "operator"),
-        (PAGEVIEW | {"value": "performed_event_sometimes"}, "value"),
         (PAGEVIEW | {"event_type": "clicks"}, "event_type"),
         (PAGEVIEW | {"time_interval": "fortnight", "time_value": 1}, "time_interval"),
         ({"key": "name", "type": "cohort", "value": 3}, "key"),
@@ -101,6 +99,21 @@ def test_other_refusals_name_the_offending_field(leaf: dict[str, Any], field: st
     error = refusal(tree(leaf))
     assert error.attr == "filters"
     assert f"'{field}'" in error.detail, error.detail
+
+
+def test_operators_and_behaviours_are_free_strings_checked_when_calculating() -> None:
+    """PostHog's schema types a person leaf's `operator` and a behavioral leaf's `value` as plain
+    strings: unknown ones are saved and only fail the calculation."""
+    odd_operator = {"key": "email", "type": "person", "operator": "resembles", "value": "x"}
+    odd_behaviour = PAGEVIEW | {"value": "performed_event_sometimes"}
+    for leaf in (odd_operator, odd_behaviour):
+        assert normalised(parse_filters(tree(leaf))) == tree({"negation": False} | leaf)
+
+
+def test_explicit_datetime_to_is_part_of_a_behavioral_leaf() -> None:
+    ranged = PAGEVIEW | {"explicit_datetime": "-30d", "explicit_datetime_to": "-1d"}
+    stored = normalised(parse_filters(tree(ranged)))
+    assert stored["properties"]["values"][0]["values"][0]["explicit_datetime_to"] == "-1d"
 
 
 def test_unknown_leaf_type_is_refused() -> None:

@@ -251,6 +251,36 @@ def test_windows_months_are_calendar_months_and_sequences_fixed_lengths() -> Non
     )
 
 
+def test_minute_windows_are_read_as_months_like_posthog() -> None:
+    """PostHog turns a window into a relative date by the interval's first letter, so `minute`
+    becomes `m`, a month; stopped/restarted recent windows go the same way."""
+    leaf = {
+        "type": "behavioral",
+        "key": "a",
+        "value": "performed_event",
+        "event_type": "events",
+        "time_value": 2,
+        "time_interval": "minute",
+    }
+    plan = plan_of(tree("AND", leaf))
+    assert isinstance(plan, PerformedEvent)
+    assert plan.window == Window(to_us(datetime(2024, 4, 15, 12, 0, tzinfo=UTC)), to_us(NOW))
+    stopped = plan_of(
+        tree(
+            "AND",
+            leaf
+            | {
+                "value": "stopped_performing_event",
+                "time_value": 1,
+                "time_interval": "year",
+                "seq_time_value": 1,
+                "seq_time_interval": "minute",
+            },
+        )
+    )
+    assert stopped.remove.window == Window(to_us(datetime(2024, 5, 15, 12, 0, tzinfo=UTC)), to_us(NOW))
+
+
 def test_user_values_are_bound_never_pasted() -> None:
     sneaky = "x'); DROP TABLE events; --"
     filters = tree(

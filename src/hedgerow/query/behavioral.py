@@ -1,9 +1,9 @@
 """Behavioral criteria (`type: "behavioral"`) lowered to event plans.
 
 Windows are rolling: `time_value` `time_interval`s back from `now` (calendar months and years),
-or `explicit_datetime` (relative or absolute) up to `explicit_datetime_to` or `now`. The
-`minute` interval means minutes here; PostHog's abbreviation quirk that turns it into months is
-not reproduced because it would silently widen a window a user asked to keep short.
+or `explicit_datetime` (relative or absolute) up to `explicit_datetime_to` or `now`. As in
+PostHog, a look-back window is turned into a relative date by its interval's first letter, so a
+`minute` window is read as a month (`-5m`); sequence and period lengths keep their own unit.
 """
 
 from __future__ import annotations
@@ -68,6 +68,11 @@ def _interval(leaf: Mapping[str, Any], name: str) -> str:
     if value not in INTERVALS:
         raise LoweringError(f"Behavioral criterion needs '{name}' (one of {', '.join(INTERVALS)})")
     return str(value)
+
+
+def _look_back(now: datetime, amount: int, interval: str) -> datetime:
+    """PostHog's relative date `-{amount}{interval[0]}`: `minute` shares `month`'s letter."""
+    return shift_back(now, amount, "month" if interval == "minute" else interval)
 
 
 def _event_properties(props: Any, *, now: datetime, timezone: str) -> tuple[PropertyMatch, ...]:
@@ -135,7 +140,7 @@ def _main_window(leaf: Mapping[str, Any], *, now: datetime, timezone: str) -> Wi
         end = parse_point(to, now=now, timezone=timezone)[0] if isinstance(to, str) and to.strip() else now
         return Window(to_us(start), to_us(end))
     amount = _positive_int(leaf, "time_value")
-    return Window(to_us(shift_back(now, amount, _interval(leaf, "time_interval"))), to_us(now))
+    return Window(to_us(_look_back(now, amount, _interval(leaf, "time_interval"))), to_us(now))
 
 
 def lower_behavioral(
@@ -178,8 +183,8 @@ def lower_behavioral(
         return EventSequence(events, then, _main_window(leaf, now=now, timezone=timezone), within)
     if kind == "performed_event_regularly":
         return _regularly(leaf, events, now=now)
-    long_start = to_us(shift_back(now, _positive_int(leaf, "time_value"), _interval(leaf, "time_interval")))
-    recent = shift_back(now, _positive_int(leaf, "seq_time_value"), _interval(leaf, "seq_time_interval"))
+    long_start = to_us(_look_back(now, _positive_int(leaf, "time_value"), _interval(leaf, "time_interval")))
+    recent = _look_back(now, _positive_int(leaf, "seq_time_value"), _interval(leaf, "seq_time_interval"))
     recent_start = to_us(recent)
     if recent_start <= long_start:
         raise LoweringError("The recent window (seq_time_*) must be shorter than the time window (time_*)")

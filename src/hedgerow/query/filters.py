@@ -108,10 +108,13 @@ class _Strict(BaseModel):
 
 
 class PersonFilter(_Strict):
+    """`operator` is any string, as in PostHog's schema: an unknown one fails the calculation,
+    not the request (`PROPERTY_OPERATORS` are the ones a calculation understands)."""
+
     key: str
     type: Literal["person"]
     value: Any = None
-    operator: PropertyOperator
+    operator: str
     negation: bool = False
 
     @model_validator(mode="before")
@@ -139,14 +142,18 @@ class EventFilter(BaseModel):
 
 
 class BehavioralFilter(_Strict):
+    """`value` (the behaviour) is any string, as in PostHog's schema: one outside
+    `BEHAVIORAL_KINDS` is saved and fails the calculation."""
+
     key: str | int
     type: Literal["behavioral"]
-    value: BehavioralKind
+    value: str
     negation: bool = False
     event_type: EventType
     time_value: int | None = None
     time_interval: TimeInterval | None = None
     explicit_datetime: str | None = None
+    explicit_datetime_to: str | None = None
     operator: CountOperator | None = None
     operator_value: int | None = None
     seq_event: str | int | None = None

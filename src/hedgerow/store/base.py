@@ -240,6 +240,13 @@ class AnalyticsStore(Protocol):
     ) -> list[str]:
         """Person ids of a dynamic cohort at `version`, in a stable order (by person id)."""
 
+    def cohort_members_newest_first(
+        self, project_id: int, cohort_id: int, version: int, *, limit: int, offset: int
+    ) -> list[str]:
+        """A page of a dynamic cohort's members at `version` in the persons list's order: person
+        `created_at` descending, then person id descending; members whose person row is not in
+        the store yet come last."""
+
     def count_cohort_members(self, project_id: int, cohort_id: int, version: int) -> int: ...
 
     def query(self, compiled: CompiledQuery) -> list[tuple[Any, ...]]: ...

@@ -202,6 +202,29 @@ class ClickHouseStore:
             params["_hr_offset"] = offset
         return [row[0] for row in self._executor.query(sql, params)]
 
+    def cohort_members_newest_first(
+        self, project_id: int, cohort_id: int, version: int, *, limit: int, offset: int
+    ) -> list[str]:
+        # Person ids compared as text, the order DuckDB gives UUIDs; a missing person row joins
+        # as ClickHouse's default (the epoch), hence the explicit "not found" sort key.
+        sql = (
+            "SELECT toString(m.person_id) AS member FROM cohort_members AS m"
+            " LEFT JOIN (SELECT id, created_at, 1 AS found FROM persons_latest"
+            " WHERE project_id = {_hr_project_id:Int64}) AS p ON p.id = m.person_id"
+            " WHERE m.project_id = {_hr_project_id:Int64} AND m.cohort_id = {_hr_cohort_id:Int64}"
+            " AND m.version = {_hr_version:Int64}"
+            " ORDER BY p.found DESC, p.created_at DESC, member DESC"
+            " LIMIT {_hr_limit:UInt64} OFFSET {_hr_offset:UInt64}"
+        )
+        params: dict[str, Any] = {
+            "_hr_project_id": project_id,
+            "_hr_cohort_id": cohort_id,
+            "_hr_version": version,
+            "_hr_limit": limit,
+            "_hr_offset": offset,
+        }
+        return [row[0] for row in self._executor.query(sql, params)]
+
     def count_cohort_members(self, project_id: int, cohort_id: int, version: int) -> int:
         return self._scalar(
             f"SELECT count() FROM cohort_members WHERE {_COHORT_SCOPE} AND version = {{_hr_version:Int64}}",

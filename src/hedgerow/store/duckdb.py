@@ -304,6 +304,27 @@ class DuckDBStore:
         )
         return [row[0] for row in rows]
 
+    def cohort_members_newest_first(
+        self, project_id: int, cohort_id: int, version: int, *, limit: int, offset: int
+    ) -> list[str]:
+        rows = self.query(
+            CompiledQuery(
+                "SELECT m.person_id FROM cohort_members m"
+                " LEFT JOIN (SELECT id, created_at FROM persons_latest WHERE project_id = $project_id) p"
+                " ON p.id = m.person_id"
+                " WHERE m.project_id = $project_id AND m.cohort_id = $cohort_id AND m.version = $version"
+                " ORDER BY p.created_at DESC NULLS LAST, m.person_id DESC LIMIT $limit OFFSET $offset",
+                {
+                    "project_id": project_id,
+                    "cohort_id": cohort_id,
+                    "version": version,
+                    "limit": limit,
+                    "offset": offset,
+                },
+            )
+        )
+        return [str(row[0]) for row in rows]
+
     def count_cohort_members(self, project_id: int, cohort_id: int, version: int) -> int:
         rows = self.query(
             CompiledQuery(

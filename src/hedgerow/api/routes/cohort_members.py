@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -40,6 +41,7 @@ CohortsRead = Annotated[Scoped, Depends(project_scope("cohort", action="read"))]
 CSV_EXPORT_LIMIT = 300_000
 CSV_DROPPED = ("value_at_data_point", "uuid", "type", "is_identified", "matched_recordings")
 CSV_LEADING = ("id", "email", "name", "created_at", "properties", "distinct_ids")
+OFFSET_IN_URL = re.compile(r"([&?]offset=)(\d+)")
 
 
 def _replicate_later(background: BackgroundTasks, request: Request, store: Any) -> None:
@@ -119,23 +121,22 @@ def calculation_history(
     }
 
 
-def _absolute_with_offset(request: Request, offset: int, limit: int) -> str:
-    query = dict(request.query_params) | {"offset": str(offset), "limit": str(limit)}
+def _with_offset(request: Request, offset: int) -> str:
+    """PostHog's persons links: the request's own absolute URL with `offset=` rewritten in place
+    (or appended); an offset of 0 leaves the URL as it was, and `limit` is never added."""
     path = request.scope.get("hedgerow.original_path", request.url.path)
-    return str(request.url.replace(path=path, query=urlencode(query)))
+    url = str(request.url.replace(path=path))
+    if not offset:
+        return url
+    if OFFSET_IN_URL.search(url):
+        return OFFSET_IN_URL.sub(rf"\g<1>{offset}", url)
+    return f"{url}{'&' if '?' in url else '?'}offset={offset}"
 
 
 def _persons_links(request: Request, *, count: int, limit: int, offset: int) -> tuple[str | None, str | None]:
-    next_url = _absolute_with_offset(request, offset + limit, limit) if count >= limit else None
-    back = offset - limit
-    if back < 0:
-        previous_url = None
-    elif back == 0:
-        # PostHog leaves an offset of 0 unwritten, so page 2's `previous` repeats the current URL.
-        path = request.scope.get("hedgerow.original_path", request.url.path)
-        previous_url = str(request.url.replace(path=path))
-    else:
-        previous_url = _absolute_with_offset(request, back, limit)
+    next_url = _with_offset(request, offset + limit) if count >= limit else None
+    # On page 2 the offset to show is 0, which is left unwritten: `previous` repeats the current URL.
+    previous_url = _with_offset(request, offset - limit) if offset - limit >= 0 else None
     return next_url, previous_url
 
 
@@ -150,16 +151,21 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
-def _csv_row(person: CohortPersonOut) -> dict[str, Any]:
+def _export_row(person: CohortPersonOut) -> dict[str, Any]:
+    """A member as the CSV export shapes it: `email` lifted out of the properties, internal keys
+    dropped, the leading columns first."""
     data = person.model_dump(mode="json")
     properties = dict(data["properties"])
     data["email"] = properties.pop("email", None)
     data["properties"] = properties
     for key in CSV_DROPPED:
         data.pop(key, None)
-    ordered = {key: data.pop(key) for key in CSV_LEADING if key in data} | data
+    return {key: data.pop(key) for key in CSV_LEADING if key in data} | data
+
+
+def _csv_row(person: CohortPersonOut) -> dict[str, Any]:
     flat: dict[str, Any] = {}
-    for key, value in ordered.items():
+    for key, value in _export_row(person).items():
         if isinstance(value, dict | list):
             _flatten(key, value, flat)
         else:
@@ -187,7 +193,9 @@ def cohort_persons(
     require_scopes(ctx, "person:read")
     fmt = check_format(request, ("json", "csv"))
     wants_csv = fmt == "csv" or "text/csv" in request.headers.get("accept", "")
-    if wants_csv and "limit" not in request.query_params:
+    # Any non-empty `is_csv_export` asks for the export's shaping (and size) in whichever format.
+    export = wants_csv or bool(request.query_params.get("is_csv_export"))
+    if export and "limit" not in request.query_params:
         limit, offset = CSV_EXPORT_LIMIT, 0
     else:
         limit, offset = page_window(request)
@@ -205,7 +213,7 @@ def cohort_persons(
         return Response(_render_csv(people), media_type="text/csv")
     next_url, previous_url = _persons_links(request, count=len(people), limit=limit, offset=offset)
     return {
-        "results": [p.model_dump(mode="json") for p in people],
+        "results": [_export_row(p) if export else p.model_dump(mode="json") for p in people],
         "next": next_url,
         "previous": previous_url,
     }

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from hedgerow.domain.cohorts.models import Cohort
 from hedgerow.errors import InvalidInput
 from hedgerow.query.filters import (
+    PROPERTY_OPERATORS,
     BehavioralFilter,
     CohortFilter,
     FilterGroup,
@@ -78,26 +79,27 @@ def _project_cohorts(session: Session, project_id: int) -> dict[int, Cohort]:
 
 
 def check_references(
-    session: Session, *, project_id: int, cohort_id: int | None, criteria: FilterGroup | None
+    session: Session, *, project_id: int, cohort_id: int, criteria: FilterGroup | None
 ) -> None:
-    """Refuse references to cohorts that are missing, deleted or in another project, and loops."""
+    """On update, as PostHog does: refuse references to cohorts that are not in this project, and loops.
+
+    A soft-deleted cohort still exists (it can be retrieved and restored), so referencing it is
+    allowed. Both refusals are raised while saving, hence without an `attr`.
+    """
     direct = referenced_cohort_ids(criteria)
     if not direct:
         return
     cohorts = _project_cohorts(session, project_id)
     for ref in direct:
-        target = cohorts.get(ref)
-        if target is None or target.deleted:
-            raise InvalidInput("Invalid Cohort ID in filter", attr="filters")
-    if cohort_id is None:
-        return
+        if ref not in cohorts:
+            raise InvalidInput("Invalid Cohort ID in filter")
     # Walk what the referenced cohorts reference; reaching the cohort being saved is a loop.
     # A diamond (C->A, C->B->A) reaches A twice without coming back, which is fine.
     pending, seen = list(direct), set[int]()
     while pending:
         current = pending.pop()
         if current == cohort_id:
-            raise InvalidInput("Cohorts cannot reference other cohorts in a loop.", attr="filters")
+            raise InvalidInput("Cohorts cannot reference other cohorts in a loop.")
         if current in seen or current not in cohorts:
             continue
         seen.add(current)
@@ -168,6 +170,8 @@ def realtime_type(session: Session, *, project_id: int, criteria: FilterGroup | 
     cohorts: dict[int, Cohort] | None = None
     for leaf in iter_leaves(criteria):
         if isinstance(leaf, BehavioralFilter) and leaf.value not in REALTIME_KINDS:
+            return None
+        if isinstance(leaf, PersonFilter) and leaf.operator not in PROPERTY_OPERATORS:
             return None
         if isinstance(leaf, CohortFilter):
             cohorts = cohorts if cohorts is not None else _project_cohorts(session, project_id)

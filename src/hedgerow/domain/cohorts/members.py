@@ -43,6 +43,10 @@ class MemberStore(Protocol):
         self, project_id: int, cohort_id: int, version: int, *, limit: int | None = None, offset: int = 0
     ) -> list[str]: ...
 
+    def cohort_members_newest_first(
+        self, project_id: int, cohort_id: int, version: int, *, limit: int, offset: int
+    ) -> list[str]: ...
+
     def count_cohort_members(self, project_id: int, cohort_id: int, version: int) -> int: ...
 
 
@@ -183,8 +187,8 @@ def cohort_persons(
     search: str | None = None,
     properties: Sequence[PropertyFilter] = (),
 ) -> list[CohortPersonOut]:
-    """One page of members: static ones newest person first; dynamic ones from the calculation
-    the cohort last completed (none before its first)."""
+    """One page of members, newest person first (PostHog's order): static ones from the member
+    list, dynamic ones from the calculation the cohort last completed (none before its first)."""
     row = find_cohort(session, project_id=project.id, cohort_id=cohort_id)
     if row.is_static:
         query = (
@@ -200,11 +204,13 @@ def cohort_persons(
         if row.version is None or store is None:
             return []
         if not (search or properties):
-            uuids = store.cohort_member_ids(project.id, row.id, row.version, limit=limit, offset=offset)
+            uuids = store.cohort_members_newest_first(
+                project.id, row.id, row.version, limit=limit, offset=offset
+            )
             by_uuid = _persons(session, project.id, uuids)
             return _present(session, [by_uuid[u] for u in uuids if u in by_uuid])
         everyone = _persons(session, project.id, store.cohort_member_ids(project.id, row.id, row.version))
-        candidates = sorted(everyone.values(), key=lambda p: (p.created_at, p.id), reverse=True)
+        candidates = sorted(everyone.values(), key=lambda p: (p.created_at, p.uuid), reverse=True)
     ids = distinct_ids_by_person(session, [p.id for p in candidates])
     needle = (search or "").strip().lower()
     kept = [

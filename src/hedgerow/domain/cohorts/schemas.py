@@ -67,6 +67,14 @@ class CohortWrite(BaseModel):
             info.context[WILL_BE_STATIC] = instance if sent is None else sent
         return data
 
+    @field_validator("name", "description", mode="before")
+    @classmethod
+    def _numbers_as_text(cls, value: Any) -> Any:
+        # DRF's CharField takes numbers as their text (booleans stay refused).
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return value
+
     @field_validator("filters", mode="before")
     @classmethod
     def _valid_filters(cls, value: Any, info: ValidationInfo) -> Any:

@@ -207,9 +207,8 @@ def create_cohort(
         errors_calculating=0,
         count=0 if body.is_static else None,
     )
-    crit.check_references(
-        session, project_id=project.id, cohort_id=None, criteria=crit.criteria_of(_definition(row))
-    )
+    # Referenced cohorts are looked up on update only (PostHog's rule): a reference to a cohort
+    # that does not exist calculates to no one.
     if "cohort_type" in sent and body.cohort_type:
         crit.check_cohort_type(
             session,
@@ -262,6 +261,12 @@ def _populate_new_static(
     return None
 
 
+def _update_activity(was_deleted: bool, deleted: bool) -> str:
+    if deleted != was_deleted:
+        return "deleted" if deleted else "restored"
+    return "updated"
+
+
 def update_cohort(
     session: Session,
     *,
@@ -292,18 +297,16 @@ def update_cohort(
     if "deleted" in sent:
         row.deleted = body.deleted
     _check_criteria(session, row, body, sent)
-    criteria_changed = any(before[f] != getattr(row, f) for f in ("filters", "groups", "is_static"))
     if not row.is_static:
         row.cohort_type = crit.realtime_type(
             session, project_id=project.id, criteria=crit.criteria_of(_definition(row))
         )
-    restored = was_deleted and not row.deleted
     task: ImportTask | None = None
-    if not row.deleted:
+    if not ("deleted" in sent and body.deleted):
         if row.is_static and csv is not None:
             task = _accept_csv(session, row, csv)
-        elif not row.is_static and (criteria_changed or restored):
-            # A rename alone does not recalculate: membership cannot change with it.
+        elif not row.is_static:
+            # PostHog recalculates on every update that is not a soft delete, even a rename.
             request_calculation_with_dependents(session, row)
     session.flush()
     changes = diff_changes(ACTIVITY_SCOPE, before, _snapshot(row), DIFFED_FIELDS)
@@ -314,7 +317,7 @@ def update_cohort(
             user_id=actor.user.id,
             scope=ACTIVITY_SCOPE,
             item_id=str(row.id),
-            activity="deleted" if row.deleted and not was_deleted else "updated",
+            activity=_update_activity(was_deleted, row.deleted),
             name=row.name,
             changes=changes,
         )
