@@ -31,3 +31,30 @@ def test_access_control_version_is_v1_for_restricted_dashboards(hedgerow: Hedger
     assert listed["open"]["access_control_version"] == "v2"
     assert patch(hedgerow, open_board["id"], {"restriction_level": 37})["access_control_version"] == "v1"
     assert patch(hedgerow, open_board["id"], {"restriction_level": 21})["access_control_version"] == "v2"
+
+
+def test_last_refresh_is_writable_on_create_and_update(hedgerow: HedgerowClient) -> None:
+    created = create(hedgerow, name="x", last_refresh="2024-01-15T10:30:00Z")
+    assert created["last_refresh"] == "2024-01-15T10:30:00Z"
+    updated = patch(hedgerow, created["id"], {"last_refresh": "2024-02-01T00:00:00Z"})
+    assert updated["last_refresh"] == "2024-02-01T00:00:00Z"
+    listed = hedgerow.get(hedgerow.api(D)).json()["results"][0]
+    assert listed["last_refresh"] == "2024-02-01T00:00:00Z"
+    assert patch(hedgerow, created["id"], {"last_refresh": None})["last_refresh"] is None
+
+
+def test_breakdown_colors_keep_any_json(hedgerow: HedgerowClient) -> None:
+    colors = {"Chrome": "#ff0000", "Safari": "#00ff00"}
+    created = create(hedgerow, name="x", breakdown_colors=colors)
+    assert created["breakdown_colors"] == colors
+    listed = [{"breakdownValue": "Chrome", "colorToken": "preset-1"}]
+    assert patch(hedgerow, created["id"], {"breakdown_colors": listed})["breakdown_colors"] == listed
+    copy = create(hedgerow, use_dashboard=created["id"])
+    assert copy["breakdown_colors"] == listed
+    assert create(hedgerow)["breakdown_colors"] == []
+
+
+def test_duplicate_copies_breakdown_colors_as_they_are(hedgerow: HedgerowClient) -> None:
+    colors = {"Chrome": "#ff0000"}
+    source = create(hedgerow, name="x", breakdown_colors=colors)
+    assert create(hedgerow, use_dashboard=source["id"])["breakdown_colors"] == colors

@@ -185,7 +185,7 @@ def present_detail(
         filters=effective_filters(dashboard.filters, filters_override, None),
         # Variables re-map against the project's SQL insight variables, which Hedgerow does not have.
         variables={},
-        breakdown_colors=list(dashboard.breakdown_colors or []),
+        breakdown_colors=dashboard.breakdown_colors,
         data_color_theme_id=dashboard.data_color_theme_id,
         persisted_filters=dashboard.filters or None,
         persisted_variables=dashboard.variables or None,

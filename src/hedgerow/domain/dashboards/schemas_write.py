@@ -20,6 +20,7 @@ class DashboardWrite(BaseModel):
     breakdown_colors: Any = None
     data_color_theme_id: int | None = None
     last_accessed_at: datetime | None = None
+    last_refresh: datetime | None = None
     use_template: str | None = None
     use_dashboard: int | None = None
     delete_insights: bool | None = None
