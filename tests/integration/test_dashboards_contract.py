@@ -58,3 +58,22 @@ def test_duplicate_copies_breakdown_colors_as_they_are(hedgerow: HedgerowClient)
     colors = {"Chrome": "#ff0000"}
     source = create(hedgerow, name="x", breakdown_colors=colors)
     assert create(hedgerow, use_dashboard=source["id"])["breakdown_colors"] == colors
+
+
+def test_environment_and_legacy_paths_serve_the_projects_dashboards(hedgerow: HedgerowClient) -> None:
+    created = create(hedgerow, name="x")
+    environment = f"/api/environments/{hedgerow.project_id}/dashboards/"
+    listed = hedgerow.get(environment).json()
+    assert [d["id"] for d in listed["results"]] == [created["id"]]
+    assert hedgerow.get(environment + f"{created['id']}/").json()["name"] == "x"
+    assert hedgerow.patch(environment + f"{created['id']}", json={"name": "y"}).json()["name"] == "y"
+    assert hedgerow.get(environment + f"{created['id']}/sharing/").status_code == 200
+    legacy = hedgerow.get("/api/dashboard/").json()
+    assert [d["id"] for d in legacy["results"]] == [created["id"]]
+    assert hedgerow.get(f"/api/dashboard/{created['id']}").json()["name"] == "y"
+    made = hedgerow.post("/api/dashboard/", json={"name": "legacy"})
+    assert made.status_code == 201 and made.json()["team_id"] == hedgerow.project_id
+    # Pagination links echo the path the client used.
+    page = hedgerow.get(environment + "?limit=1").json()
+    assert page["next"].startswith(f"http://testserver{environment}?")
+    assert hedgerow.get("/api/dashboards/").status_code == 404
