@@ -77,3 +77,15 @@ def test_environment_and_legacy_paths_serve_the_projects_dashboards(hedgerow: He
     page = hedgerow.get(environment + "?limit=1").json()
     assert page["next"].startswith(f"http://testserver{environment}?")
     assert hedgerow.get("/api/dashboards/").status_code == 404
+
+
+def test_built_in_keys_ignore_a_project_template_of_the_same_name(hedgerow: HedgerowClient) -> None:
+    own = hedgerow.post(
+        hedgerow.api("dashboard_templates"),
+        json={"template_name": "Product analytics", "tiles": [{"type": "TEXT", "body": "ours"}]},
+    )
+    assert own.status_code == 201, own.text
+    built_in = create(hedgerow, use_template="DEFAULT_APP")
+    assert len(built_in["tiles"]) == 6 and all(t["insight"] for t in built_in["tiles"])
+    # The name itself finds the project's own template first.
+    assert create(hedgerow, use_template="Product analytics")["tiles"][0]["text"]["body"] == "ours"

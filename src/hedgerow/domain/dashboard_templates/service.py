@@ -293,15 +293,18 @@ def ensure_global_templates(session: Session) -> int:
     return added
 
 
-def find_template_by_name(session: Session, *, project: ProjectRef, name: str) -> DashboardTemplateOut | None:
-    """A template for `use_template`: this project's first, then global ones."""
+def find_template_by_name(
+    session: Session, *, project: ProjectRef, name: str, built_in: bool = False
+) -> DashboardTemplateOut | None:
+    """A template for `use_template`: this project's first, then global ones (`built_in`: shipped only)."""
+    visible = (
+        DashboardTemplate.project_id.is_(None)
+        if built_in
+        else or_(DashboardTemplate.project_id == project.id, DashboardTemplate.scope == "global")
+    )
     rows = session.scalars(
         select(DashboardTemplate)
-        .where(
-            DashboardTemplate.template_name == name,
-            DashboardTemplate.deleted.is_(False),
-            or_(DashboardTemplate.project_id == project.id, DashboardTemplate.scope == "global"),
-        )
+        .where(DashboardTemplate.template_name == name, DashboardTemplate.deleted.is_(False), visible)
         .order_by(DashboardTemplate.project_id.is_(None), DashboardTemplate.created_at)
     ).all()
     return _present(session, [rows[0]])[0] if rows else None
