@@ -124,11 +124,12 @@ def get_template(
     return _present(session, [_find(session, project, template_id, scope)])[0]
 
 
-def _check_may_write(actor: Actor, *, scope: str | None, row: DashboardTemplate | None) -> None:
-    """Staff edit any template; everyone else only their project's team-scoped ones."""
-    if actor.is_staff:
-        return
-    if (scope not in (None, "team")) or (row is not None and row.scope != "team"):
+def check_may_write(actor: Actor) -> None:
+    """Only instance staff write templates, whatever their scope (PostHog's rule for every write).
+
+    Checked before the body is read, as PostHog's permission classes are.
+    """
+    if not actor.is_staff:
         raise PermissionDenied(NO_EDIT_PERMISSION)
 
 
@@ -170,7 +171,7 @@ def _flush(session: Session) -> None:
 def create_template(
     session: Session, *, project: ProjectRef, actor: Actor, body: DashboardTemplateWrite, sent: set[str]
 ) -> DashboardTemplateOut:
-    _check_may_write(actor, scope=body.scope, row=None)
+    check_may_write(actor)
     if "tiles" not in sent or not body.tiles:
         _require_tiles(None)
     _ensure_unique_name(session, project, body.template_name, exclude=None)
@@ -216,7 +217,7 @@ def update_template(
     scope: str | None,
 ) -> DashboardTemplateOut:
     row = _find(session, project, template_id, scope)
-    _check_may_write(actor, scope=body.scope if "scope" in sent else None, row=row)
+    check_may_write(actor)
     if "tiles" in sent:
         _require_tiles(body.tiles)
     if "scope" in sent and body.scope == "team" and row.scope == "global" and row.project_id is None:
@@ -246,11 +247,6 @@ def update_template(
             changes=changes,
         )
     return _present(session, [row])[0]
-
-
-def check_may_delete(actor: Actor) -> None:
-    """DELETE is never carried out (soft delete is PATCH `deleted`); only who is refused differs."""
-    _check_may_write(actor, scope=None, row=None)
 
 
 def _bundled_templates() -> list[dict[str, Any]]:
