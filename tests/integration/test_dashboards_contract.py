@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support import HedgerowClient
+import pytest
+
+from tests.support import HedgerowClient, assert_error
 
 D = "dashboards"
 
@@ -89,3 +91,31 @@ def test_built_in_keys_ignore_a_project_template_of_the_same_name(hedgerow: Hedg
     assert len(built_in["tiles"]) == 6 and all(t["insight"] for t in built_in["tiles"])
     # The name itself finds the project's own template first.
     assert create(hedgerow, use_template="Product analytics")["tiles"][0]["text"]["body"] == "ours"
+
+
+@pytest.mark.parametrize("field", ["pinned", "deleted", "description"])
+def test_null_for_a_non_nullable_field_is_refused(hedgerow: HedgerowClient, field: str) -> None:
+    created = create(hedgerow, name="x", description="kept")
+    for response in (
+        hedgerow.post(hedgerow.api(D), json={field: None}),
+        hedgerow.patch(hedgerow.api(D) + f"{created['id']}/", json={field: None}),
+    ):
+        assert_error(
+            response,
+            400,
+            type="validation_error",
+            code="null",
+            detail="This field may not be null.",
+            attr=field,
+        )
+    fetched = hedgerow.get(hedgerow.api(D) + f"{created['id']}/").json()
+    assert fetched["description"] == "kept" and fetched["deleted"] is False
+
+
+@pytest.mark.parametrize("field", ["enabled", "password_required"])
+def test_sharing_refuses_null_switches(hedgerow: HedgerowClient, field: str) -> None:
+    created = create(hedgerow, name="x")
+    response = hedgerow.patch(hedgerow.api(D) + f"{created['id']}/sharing/", json={field: None})
+    assert_error(
+        response, 400, type="validation_error", code="null", detail="This field may not be null.", attr=field
+    )
