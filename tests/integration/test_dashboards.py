@@ -246,14 +246,18 @@ def test_unknown_template_is_400_and_leaves_nothing_behind(hedgerow: HedgerowCli
 
 
 @pytest.mark.parametrize("key", ["Product analytics", "DEFAULT_APP"])
-def test_use_template_instantiates_insights_and_text(hedgerow: HedgerowClient, key: str) -> None:
+def test_use_template_instantiates_the_built_in_insights(hedgerow: HedgerowClient, key: str) -> None:
     body = create(hedgerow, use_template=key, description="ignored", tags=["mine"])
     assert body["name"] == "Product analytics"
     assert body["creation_mode"] == "template"
     assert body["description"] == "Who uses the product, how often, and what they do."
     assert body["tags"] == ["mine"]
-    kinds = [("insight" if t["insight"] else "text") for t in body["tiles"]]
-    assert kinds.count("insight") == 4 and kinds.count("text") == 1
+    # PostHog's built-in template: DAU, WAU, retention, growth accounting, referring domains, funnel.
+    assert len(body["tiles"]) == 6 and all(t["insight"] and not t["text"] for t in body["tiles"])
+    kinds = [t["insight"]["query"]["source"]["kind"] for t in body["tiles"]]
+    assert kinds == [
+        "TrendsQuery", "TrendsQuery", "RetentionQuery", "LifecycleQuery", "TrendsQuery", "FunnelsQuery"
+    ]  # fmt: skip
     first = body["tiles"][0]
     assert first["order"] == 0 and first["layouts"]["sm"]["x"] == 0 and first["layouts"]["sm"]["y"] == 0
     tile_insight = first["insight"]
@@ -262,9 +266,9 @@ def test_use_template_instantiates_insights_and_text(hedgerow: HedgerowClient, k
     assert tile_insight["filters"] == {} and tile_insight["result"] is None
     assert tile_insight["dashboards"] == [body["id"]]
     assert tile_insight["query"]["source"]["series"][0]["math"] == "dau"
-    assert [t["order"] for t in body["tiles"]] == list(range(5))
+    assert [t["order"] for t in body["tiles"]] == list(range(6))
     listed = hedgerow.get(hedgerow.api("insights")).json()
-    assert listed["count"] == 4
+    assert listed["count"] == 6
 
 
 def test_team_template_by_name_wins_over_global(hedgerow: HedgerowClient) -> None:

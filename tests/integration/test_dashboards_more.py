@@ -93,7 +93,8 @@ def test_website_traffic_key_and_placeholders_left_for_the_client(hedgerow: Hedg
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["name"] == "Website traffic" and body["creation_mode"] == "template"
-    assert len([t for t in body["tiles"] if t["insight"]]) == 5
+    assert len(body["tiles"]) == 9 and all(t["insight"] for t in body["tiles"])
+    assert body["filters"] == {"date_from": "-30d"} and body["tags"] == ["marketing"]
     variables = [
         {
             "id": "VARIABLE_1",

@@ -140,6 +140,22 @@ def test_settings_are_cleaned_and_validated(hedgerow: HedgerowClient) -> None:
     )
 
 
+def test_settings_are_booleans(hedgerow: HedgerowClient) -> None:
+    board = dashboard(hedgerow)
+    body = enable(hedgerow, board["id"], settings={"noHeader": "true", "legend": 0, "detailed": "yes"})
+    assert body["settings"] == {"noHeader": True, "legend": False, "detailed": True}
+    for bad in ({"whitelabel": "maybe"}, {"showInspector": [True]}, {"hideExtraDetails": 2}):
+        assert_error(
+            hedgerow.patch(sharing(hedgerow, board["id"]), json={"settings": bad}),
+            400,
+            type="validation_error",
+            code="invalid_input",
+            detail="Invalid settings format",
+            attr="settings",
+        )
+    assert hedgerow.get(sharing(hedgerow, board["id"])).json()["settings"] == body["settings"]
+
+
 def test_scopes(hedgerow: HedgerowClient) -> None:
     board = dashboard(hedgerow)
     reader = hedgerow.issue_key(["sharing_configuration:read"])

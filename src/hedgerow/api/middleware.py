@@ -1,7 +1,10 @@
-"""ASGI middleware: PostHog's routes take an optional trailing slash, and its legacy flat cohort
-routes (`/api/cohort/...`, the caller's current project) are served by the project routes."""
+"""ASGI middleware: PostHog's routes take an optional trailing slash, and the other paths PostHog
+serves the same resources under (legacy flat routes for the caller's current project, the
+environment-level dashboards routes) are served by the project routes."""
 
 from __future__ import annotations
+
+import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -18,12 +21,12 @@ class OptionalTrailingSlash:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
-            legacy = _legacy_cohort_path(path)
-            if legacy is not None:
+            alias = _project_path(path)
+            if alias is not None:
                 scope = dict(scope)
                 scope.setdefault("hedgerow.original_path", path)
-                scope["path"] = path = legacy
-                scope["raw_path"] = legacy.encode()
+                scope["path"] = path = alias
+                scope["raw_path"] = alias.encode()
             if len(path) > 1 and path.endswith("/"):
                 scope = dict(scope)
                 scope.setdefault("hedgerow.original_path", path)
@@ -34,11 +37,16 @@ class OptionalTrailingSlash:
         await self.app(scope, receive, send)
 
 
-_LEGACY_COHORTS = "/api/cohort"
+# Legacy flat routes act on the caller's current project: `/api/cohort/...`, `/api/dashboard/...`.
+_LEGACY = re.compile(r"^/api/(cohort|dashboard)(?=/|$)")
+# Dashboards are project-level: an environment's dashboards are its project's.
+_ENVIRONMENT_DASHBOARDS = re.compile(r"^/api/environments/([^/]+)/dashboards(?=/|$)")
 
 
-def _legacy_cohort_path(path: str) -> str | None:
-    """`/api/cohort/{rest}` -> `/api/projects/@current/cohorts/{rest}`; None for other paths."""
-    if path == _LEGACY_COHORTS or path.startswith(_LEGACY_COHORTS + "/"):
-        return "/api/projects/@current/cohorts" + path[len(_LEGACY_COHORTS) :]
+def _project_path(path: str) -> str | None:
+    """The project route serving `path`, or None when `path` is one already (or no alias)."""
+    if legacy := _LEGACY.match(path):
+        return f"/api/projects/@current/{legacy.group(1)}s" + path[legacy.end() :]
+    if environment := _ENVIRONMENT_DASHBOARDS.match(path):
+        return f"/api/projects/{environment.group(1)}/dashboards" + path[environment.end() :]
     return None

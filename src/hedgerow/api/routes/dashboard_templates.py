@@ -39,6 +39,7 @@ def list_templates(request: Request, ctx: Templates, session: SessionDep) -> dic
 )
 async def create_template(request: Request, ctx: Templates, session: SessionDep) -> DashboardTemplateOut:
     check_format(request)
+    service.check_may_write(ctx.actor)
     body, sent = validate_body(DashboardTemplateWrite, await json_body(request))
     return service.create_template(session, project=ctx.project, actor=ctx.actor, body=body, sent=sent)
 
@@ -63,6 +64,7 @@ async def _update(
     request: Request, template_id: str, ctx: Scoped, session: SessionDep
 ) -> DashboardTemplateOut:
     check_format(request)
+    service.check_may_write(ctx.actor)
     body, sent = validate_body(DashboardTemplateWrite, await json_body(request))
     return service.update_template(
         session,
@@ -95,5 +97,5 @@ async def put_template(
 
 @router.delete("/{template_id}", status_code=405, summary="Not allowed: soft delete with PATCH deleted=true")
 def delete_template(template_id: str, ctx: Templates) -> Response:
-    service.check_may_delete(ctx.actor)
+    service.check_may_write(ctx.actor)  # the refusal comes before "not allowed", as in PostHog
     return Response(status_code=405)

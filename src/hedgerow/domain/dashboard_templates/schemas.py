@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hedgerow.domain.common import UTCDateTimeOut
-from hedgerow.domain.projects.schemas import UserBasic
 
 TemplateScope = Literal["team", "global", "feature_flag"]
 Tag = Annotated[str, StringConstraints(max_length=255)]
@@ -28,6 +27,7 @@ class DashboardTemplateWrite(BaseModel):
     image_url: Annotated[str, StringConstraints(max_length=8201)] | None = None
     scope: TemplateScope | None = None
     availability_contexts: list[str] | None = None
+    created_by: Any = None  # a user id; checked by the service as DRF checks a primary key
 
 
 class DashboardTemplateOut(BaseModel):
@@ -40,7 +40,7 @@ class DashboardTemplateOut(BaseModel):
     variables: list[Any] | None
     deleted: bool | None
     created_at: UTCDateTimeOut | None
-    created_by: UserBasic | None
+    created_by: int | None
     image_url: str | None
     team_id: int | None
     scope: str | None

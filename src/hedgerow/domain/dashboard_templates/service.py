@@ -16,9 +16,8 @@ from hedgerow.domain.activity.service import diff_changes, log_activity
 from hedgerow.domain.dashboard_templates import search
 from hedgerow.domain.dashboard_templates.models import DashboardTemplate
 from hedgerow.domain.dashboard_templates.schemas import DashboardTemplateOut, DashboardTemplateWrite
-from hedgerow.domain.projects.models import Project
+from hedgerow.domain.projects.models import Project, User
 from hedgerow.domain.projects.schemas import Actor, ProjectRef
-from hedgerow.domain.projects.service import users_by_id
 from hedgerow.errors import InvalidInput, NotFound, PermissionDenied
 
 ACTIVITY_SCOPE = "DashboardTemplate"
@@ -48,7 +47,6 @@ def _snapshot(row: DashboardTemplate) -> dict[str, Any]:
 
 
 def _present(session: Session, rows: list[DashboardTemplate]) -> list[DashboardTemplateOut]:
-    users = users_by_id(session, {r.created_by_id for r in rows if r.created_by_id is not None})
     return [
         DashboardTemplateOut(
             id=r.id,
@@ -60,7 +58,7 @@ def _present(session: Session, rows: list[DashboardTemplate]) -> list[DashboardT
             variables=r.variables,
             deleted=r.deleted,
             created_at=r.created_at,
-            created_by=users.get(r.created_by_id) if r.created_by_id is not None else None,
+            created_by=r.created_by_id,
             image_url=r.image_url,
             team_id=r.project_id,
             scope=r.scope,
@@ -124,12 +122,34 @@ def get_template(
     return _present(session, [_find(session, project, template_id, scope)])[0]
 
 
-def _check_may_write(actor: Actor, *, scope: str | None, row: DashboardTemplate | None) -> None:
-    """Staff edit any template; everyone else only their project's team-scoped ones."""
-    if actor.is_staff:
-        return
-    if (scope not in (None, "team")) or (row is not None and row.scope != "team"):
+def check_may_write(actor: Actor) -> None:
+    """Only instance staff write templates, whatever their scope (PostHog's rule for every write).
+
+    Checked before the body is read, as PostHog's permission classes are.
+    """
+    if not actor.is_staff:
         raise PermissionDenied(NO_EDIT_PERMISSION)
+
+
+def _creator_id(session: Session, value: Any) -> int | None:
+    """`created_by` is a plain user id the client sets (or clears); it is never the requester implicitly."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise TypeError
+        user_id = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"Incorrect type. Expected pk value, received {type(value).__name__}.",
+            code="incorrect_type",
+            attr="created_by",
+        ) from None
+    if session.get(User, user_id) is None:
+        raise InvalidInput(
+            f'Invalid pk "{value}" - object does not exist.', code="does_not_exist", attr="created_by"
+        )
+    return user_id
 
 
 def _require_tiles(tiles: list[Any] | None) -> None:
@@ -170,10 +190,11 @@ def _flush(session: Session) -> None:
 def create_template(
     session: Session, *, project: ProjectRef, actor: Actor, body: DashboardTemplateWrite, sent: set[str]
 ) -> DashboardTemplateOut:
-    _check_may_write(actor, scope=body.scope, row=None)
+    check_may_write(actor)
     if "tiles" not in sent or not body.tiles:
         _require_tiles(None)
     _ensure_unique_name(session, project, body.template_name, exclude=None)
+    creator_id = _creator_id(session, body.created_by)
     row = DashboardTemplate(
         id=str(uuid7()),
         project_id=project.id,
@@ -188,7 +209,7 @@ def create_template(
         scope=body.scope or "team",
         availability_contexts=body.availability_contexts,
         created_at=utcnow(),
-        created_by_id=actor.user.id,
+        created_by_id=creator_id,
     )
     session.add(row)
     _flush(session)
@@ -216,12 +237,14 @@ def update_template(
     scope: str | None,
 ) -> DashboardTemplateOut:
     row = _find(session, project, template_id, scope)
-    _check_may_write(actor, scope=body.scope if "scope" in sent else None, row=row)
+    check_may_write(actor)
     if "tiles" in sent:
         _require_tiles(body.tiles)
     if "scope" in sent and body.scope == "team" and row.scope == "global" and row.project_id is None:
         raise InvalidInput("The original templates cannot be made private as they would be lost.")
+    creator_id = _creator_id(session, body.created_by) if "created_by" in sent else row.created_by_id
     before = _snapshot(row)
+    row.created_by_id = creator_id
     for name in sent & set(DIFFED_FIELDS):
         value = getattr(body, name)
         if name == "deleted":
@@ -246,11 +269,6 @@ def update_template(
             changes=changes,
         )
     return _present(session, [row])[0]
-
-
-def check_may_delete(actor: Actor) -> None:
-    """DELETE is never carried out (soft delete is PATCH `deleted`); only who is refused differs."""
-    _check_may_write(actor, scope=None, row=None)
 
 
 def _bundled_templates() -> list[dict[str, Any]]:
@@ -293,15 +311,18 @@ def ensure_global_templates(session: Session) -> int:
     return added
 
 
-def find_template_by_name(session: Session, *, project: ProjectRef, name: str) -> DashboardTemplateOut | None:
-    """A template for `use_template`: this project's first, then global ones."""
+def find_template_by_name(
+    session: Session, *, project: ProjectRef, name: str, built_in: bool = False
+) -> DashboardTemplateOut | None:
+    """A template for `use_template`: this project's first, then global ones (`built_in`: shipped only)."""
+    visible = (
+        DashboardTemplate.project_id.is_(None)
+        if built_in
+        else or_(DashboardTemplate.project_id == project.id, DashboardTemplate.scope == "global")
+    )
     rows = session.scalars(
         select(DashboardTemplate)
-        .where(
-            DashboardTemplate.template_name == name,
-            DashboardTemplate.deleted.is_(False),
-            or_(DashboardTemplate.project_id == project.id, DashboardTemplate.scope == "global"),
-        )
+        .where(DashboardTemplate.template_name == name, DashboardTemplate.deleted.is_(False), visible)
         .order_by(DashboardTemplate.project_id.is_(None), DashboardTemplate.created_at)
     ).all()
     return _present(session, [rows[0]])[0] if rows else None

@@ -39,7 +39,7 @@ class Dashboard(Base):
     last_refresh: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     variables: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    breakdown_colors: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    breakdown_colors: Mapped[Any] = mapped_column(JSON, nullable=True)
     data_color_theme_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     creation_mode: Mapped[str] = mapped_column(String(16), default="default")
     restriction_level: Mapped[int] = mapped_column(SmallInteger, default=21)

@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 from hedgerow.db.types import utcnow
 from hedgerow.domain.dashboards.models import Dashboard, DashboardTile, Text
 from hedgerow.domain.dashboards.permissions import access_level, is_admin, privilege_level
-from hedgerow.domain.dashboards.schemas import DashboardBasicOut, DashboardOut, TextOut, TileOut
+from hedgerow.domain.dashboards.schemas import (
+    RESTRICTION_EVERYONE_EDITS,
+    DashboardBasicOut,
+    DashboardOut,
+    TextOut,
+    TileOut,
+)
 from hedgerow.domain.insights.context import apply_dashboard_filters, effective_filters
 from hedgerow.domain.insights.models import Insight
 from hedgerow.domain.insights.presentation import InContext, Viewing, present_insights
@@ -34,6 +40,11 @@ def shared_dashboard_ids(session: Session, ids: list[int]) -> set[int]:
         )
     )
     return set(rows)
+
+
+def access_control_version(dashboard: Dashboard) -> str:
+    """Restricted dashboards use the collaborator model ("v1"); open ones role-based access ("v2")."""
+    return "v1" if dashboard.restriction_level > RESTRICTION_EVERYONE_EDITS else "v2"
 
 
 def present_basic(
@@ -60,7 +71,7 @@ def present_basic(
             effective_restriction_level=r.restriction_level,
             effective_privilege_level=privilege_level(viewer_id, admin, r),
             user_access_level=access_level(viewer_id, r),
-            access_control_version="v2",
+            access_control_version=access_control_version(r),
             last_refresh=r.last_refresh,
             team_id=r.project_id,
         )
@@ -174,7 +185,7 @@ def present_detail(
         filters=effective_filters(dashboard.filters, filters_override, None),
         # Variables re-map against the project's SQL insight variables, which Hedgerow does not have.
         variables={},
-        breakdown_colors=list(dashboard.breakdown_colors or []),
+        breakdown_colors=dashboard.breakdown_colors,
         data_color_theme_id=dashboard.data_color_theme_id,
         persisted_filters=dashboard.filters or None,
         persisted_variables=dashboard.variables or None,

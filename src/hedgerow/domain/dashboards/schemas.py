@@ -73,7 +73,7 @@ class DashboardOut(BaseModel):
     creation_mode: str
     filters: dict[str, Any]
     variables: dict[str, Any]
-    breakdown_colors: list[Any]
+    breakdown_colors: Any
     data_color_theme_id: int | None
     tags: list[str]
     restriction_level: int

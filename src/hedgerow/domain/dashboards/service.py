@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ SIMPLE_FIELDS = (
     "breakdown_colors",
     "data_color_theme_id",
     "last_accessed_at",
+    "last_refresh",
 )
 
 
@@ -138,9 +140,10 @@ def create_dashboard(
         pinned=bool(body.pinned),
         deleted=bool(body.deleted),
         restriction_level=body.restriction_level or 21,
-        breakdown_colors=body.breakdown_colors or [],
+        breakdown_colors=body.breakdown_colors if body.breakdown_colors is not None else [],
         data_color_theme_id=body.data_color_theme_id,
         last_accessed_at=body.last_accessed_at,
+        last_refresh=body.last_refresh,
         filters=filters if filters is not None else (dict(source.filters or {}) if source else {}),
         variables={},
         tags=[],
@@ -150,7 +153,7 @@ def create_dashboard(
     )
     if source is not None:
         row.variables = dict(source.variables or {})
-        row.breakdown_colors = row.breakdown_colors or list(source.breakdown_colors or [])
+        row.breakdown_colors = row.breakdown_colors or copy.deepcopy(source.breakdown_colors) or []
         row.data_color_theme_id = row.data_color_theme_id or source.data_color_theme_id
     session.add(row)
     session.flush()

@@ -22,9 +22,12 @@ _VALIDATOR = jsonschema.Draft7Validator(TEMPLATE_JSON_SCHEMA)
 
 
 def find_template(session: Session, project: ProjectRef, key: str) -> dict[str, Any]:
-    """The template `use_template` names (this project's first, then global), as a plain document."""
+    """The template `use_template` names (this project's first, then global), as a plain document.
+
+    PostHog's hard-coded keys always mean the built-in templates.
+    """
     name = BUILT_IN_KEYS.get(key, key)
-    found = find_template_by_name(session, project=project, name=name)
+    found = find_template_by_name(session, project=project, name=name, built_in=key in BUILT_IN_KEYS)
     if found is None:
         raise InvalidInput(f"Invalid template provided: {key}", attr="use_template")
     return found.model_dump(mode="json")

@@ -37,9 +37,10 @@ class CreatedPasswordOut(BaseModel):
 class SharingWrite(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    enabled: bool | None = None
+    # Sent or not is told by the fields set; the switches may be left out but are never null.
+    enabled: bool = False
     settings: Any = None
-    password_required: bool | None = None
+    password_required: bool = False
 
 
 class PasswordWrite(BaseModel):

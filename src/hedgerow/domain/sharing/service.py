@@ -22,6 +22,7 @@ from hedgerow.domain.projects.schemas import Actor, ProjectRef
 from hedgerow.domain.projects.service import project_ref
 from hedgerow.domain.sharing import passwords
 from hedgerow.domain.sharing.models import SharePassword, SharingConfiguration
+from hedgerow.domain.sharing.options import SETTINGS_KEYS, clean_settings
 from hedgerow.domain.sharing.schemas import (
     CreatedPasswordOut,
     PasswordWrite,
@@ -33,7 +34,6 @@ from hedgerow.errors import DomainError, InvalidInput, NotFound, PermissionDenie
 from hedgerow.store.base import AnalyticsStore
 
 GRACE_PERIOD = timedelta(minutes=5)
-SETTINGS_KEYS = ("whitelabel", "noHeader", "showInspector", "legend", "detailed", "hideExtraDetails")
 MIN_PASSWORD_LENGTH = 8
 HIDDEN_DETAILS = ("created_by", "last_modified_by", "created_at", "last_modified_at")
 
@@ -113,14 +113,6 @@ def _editable(session: Session, project: ProjectRef, actor: Actor, dashboard_id:
     return dashboard
 
 
-def _clean_settings(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise InvalidInput("Invalid settings format", attr="settings")
-    return {k: v for k, v in value.items() if k in SETTINGS_KEYS and v is not None}
-
-
 def _ensure_config(session: Session, project: ProjectRef, dashboard: Dashboard) -> SharingConfiguration:
     config = _current(session, dashboard.id)
     if config is None:
@@ -148,7 +140,7 @@ def update_sharing(
     sent: set[str],
 ) -> SharingOut:
     dashboard = _editable(session, project, actor, dashboard_id)
-    settings = _clean_settings(body.settings) if "settings" in sent else None
+    settings = clean_settings(body.settings) if "settings" in sent else None
     config = _ensure_config(session, project, dashboard)
     if "enabled" in sent and body.enabled is not None:
         config.enabled = body.enabled
