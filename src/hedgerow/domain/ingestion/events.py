@@ -156,7 +156,7 @@ def normalise_event(raw: Any, ctx: CaptureContext, batch_sent_at: datetime | Non
     if props is None:
         properties: dict[str, Any] = {}
     elif isinstance(props, dict):
-        properties = dict(props)
+        properties = props  # decoded for this request alone: changed in place, not copied
     else:
         raise CaptureRejected("Event properties must be a JSON object.", code="invalid_event")
     cookieless = properties.get("$cookieless_mode")

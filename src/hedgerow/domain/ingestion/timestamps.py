@@ -16,15 +16,20 @@ MIN_SENT_AT_MS = 1_577_836_800_000
 
 def parse_iso(value: Any) -> datetime | None:
     """An ISO 8601 string as an aware UTC datetime (naive means UTC); None when unreadable."""
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
         return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(value)  # what SDKs send, `Z` included: read as it is
     except ValueError:
-        return None
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if parsed.tzinfo is UTC:
+        return parsed
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
