@@ -85,3 +85,15 @@ def test_every_documented_key_is_accepted(hedgerow: HedgerowClient) -> None:
         },
     }
     assert create(hedgerow, name="everything", query=full)["query"] == full
+
+
+def test_the_environments_path_serves_the_same_insights(hedgerow: HedgerowClient) -> None:
+    made = create(hedgerow, name="env", query=query())
+    base = f"/api/environments/{hedgerow.project_id}/insights/"
+    listed = hedgerow.get(base)
+    assert listed.status_code == 200 and [r["id"] for r in listed.json()["results"]] == [made["id"]]
+    assert hedgerow.get(base + f"{made['id']}/").json()["short_id"] == made["short_id"]
+    assert hedgerow.patch(base + f"{made['id']}", json={"name": "renamed"}).json()["name"] == "renamed"
+    assert hedgerow.post(base, json={"name": "second"}).status_code == 201
+    assert hedgerow.get("/api/environments/@current/insights/").json()["count"] == 2
+    assert get(hedgerow, made["id"])["name"] == "renamed"
