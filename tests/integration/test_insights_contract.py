@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
+from hedgerow.db.session import transaction
+from hedgerow.domain.insights.models import Insight
 from tests.integration.test_insights import INS, create, get, query
 from tests.support import HedgerowClient, assert_error
 
@@ -97,3 +101,75 @@ def test_the_environments_path_serves_the_same_insights(hedgerow: HedgerowClient
     assert hedgerow.post(base, json={"name": "second"}).status_code == 201
     assert hedgerow.get("/api/environments/@current/insights/").json()["count"] == 2
     assert get(hedgerow, made["id"])["name"] == "renamed"
+
+
+def test_filters_of_an_insight_without_filters_or_query_say_trends(hedgerow: HedgerowClient) -> None:
+    bare = create(hedgerow, name="test")
+    assert bare["filters"] == {"insight": "TRENDS"}
+    assert get(hedgerow, bare["id"])["filters"] == {"insight": "TRENDS"}
+    assert create(hedgerow, name="q", query=query())["filters"] == {}
+    legacy = create(hedgerow, name="legacy", filters={"insight": "FUNNELS", "events": []})
+    assert legacy["filters"] == {"insight": "FUNNELS", "events": []}
+
+
+def _ids(hedgerow: HedgerowClient, params: str) -> list[int]:
+    response = hedgerow.get(hedgerow.api(INS) + params)
+    assert response.status_code == 200, response.text
+    return sorted(r["id"] for r in response.json()["results"])
+
+
+def test_search_also_matches_tag_names(hedgerow: HedgerowClient) -> None:
+    tagged = create(hedgerow, name="plain", tags=["Marketing"])
+    named = create(hedgerow, name="marketing funnel")
+    create(hedgerow, name="other", tags=["growth"])
+    assert _ids(hedgerow, "?search=MARKET") == sorted([tagged["id"], named["id"]])
+
+
+def test_date_filters_on_last_modified_and_created(hedgerow: HedgerowClient) -> None:
+    old = create(hedgerow, name="old")
+    recent = create(hedgerow, name="recent")
+    now = datetime.now(UTC)
+    with transaction(hedgerow.app.state.sessionmaker) as session:
+        session.execute(
+            update(Insight)
+            .where(Insight.id == old["id"])
+            .values(last_modified_at=now - timedelta(days=20), created_at=now - timedelta(days=30))
+        )
+    assert _ids(hedgerow, "?date_from=-7d") == [recent["id"]]
+    assert _ids(hedgerow, "?date_to=-7d") == [old["id"]]
+    day = (now - timedelta(days=25)).strftime("%Y-%m-%d")
+    assert _ids(hedgerow, f"?date_from={day}") == sorted([old["id"], recent["id"]])
+    assert _ids(hedgerow, "?created_date_to=-25d") == [old["id"]]
+    assert _ids(hedgerow, "?created_date_from=-25d") == [recent["id"]]
+    assert_error(
+        hedgerow.get(hedgerow.api(INS) + "?date_from=not-a-date"),
+        400,
+        type="validation_error",
+        code="invalid_input",
+        attr="date_from",
+    )
+
+
+def test_sql_and_json_kinds(hedgerow: HedgerowClient) -> None:
+    viz = create(
+        hedgerow,
+        name="viz",
+        query={"kind": "DataVisualizationNode", "source": {"kind": "HogQLQuery", "query": "select 1"}},
+    )
+    table = create(
+        hedgerow,
+        name="table",
+        query={"kind": "DataTableNode", "source": {"kind": "HogQLQuery", "query": "select 2"}},
+    )
+    events_table = create(
+        hedgerow,
+        name="events",
+        query={"kind": "DataTableNode", "source": {"kind": "EventsQuery", "select": []}},
+    )
+    odd_viz = create(
+        hedgerow, name="web", query={"kind": "InsightVizNode", "source": {"kind": "WebOverviewQuery"}}
+    )
+    create(hedgerow, name="trends", query=query())
+    create(hedgerow, name="legacy", filters={"insight": "TRENDS"})
+    assert _ids(hedgerow, "?insight=SQL") == sorted([viz["id"], table["id"]])
+    assert _ids(hedgerow, "?insight=JSON") == sorted([events_table["id"], odd_viz["id"]])

@@ -138,6 +138,7 @@ def list_insights(request: Request, ctx: Readers, session: SessionDep, store: St
             tags=_json_strings(q.get("tags")),
             order=q.get("order"),
             only=ctx.only,
+            dates={name: q[name] for name in listing.DATE_FILTERS if q.get(name)},
         ),
         limit=limit,
         offset=offset,

@@ -92,6 +92,11 @@ def _parse(raw: str, now: datetime, week_start: int, attr: str) -> tuple[datetim
     return parsed, False, False
 
 
+def parse_moment(raw: str, *, now: datetime, timezone: str, attr: str) -> datetime:
+    """An absolute or relative (`-7d`) date read in the project's zone, not truncated: list filters."""
+    return _parse(raw, now.astimezone(ZoneInfo(timezone)), 0, attr)[0]
+
+
 def _align(moment: datetime, interval: str, week_start: int) -> datetime:
     if interval == "hour":
         return moment.replace(minute=0, second=0, microsecond=0)
