@@ -173,3 +173,24 @@ def test_sql_and_json_kinds(hedgerow: HedgerowClient) -> None:
     create(hedgerow, name="legacy", filters={"insight": "TRENDS"})
     assert _ids(hedgerow, "?insight=SQL") == sorted([viz["id"], table["id"]])
     assert _ids(hedgerow, "?insight=JSON") == sorted([events_table["id"], odd_viz["id"]])
+
+
+def _wait(body: dict[str, Any]) -> timedelta:
+    return datetime.fromisoformat(body["next_allowed_client_refresh"]) - datetime.fromisoformat(
+        body["last_refresh"]
+    )
+
+
+def test_next_allowed_client_refresh_is_sooner_for_short_ranges(hedgerow: HedgerowClient) -> None:
+    def computed(**source: Any) -> dict[str, Any]:
+        made = create(hedgerow, name="r", query=query(**source))
+        return get(hedgerow, made["id"], "?refresh=true")
+
+    # `-7d` spans eight days (today included): the ordinary 15 minutes.
+    assert _wait(computed(dateRange={"date_from": "-7d"})) == timedelta(minutes=15)
+    assert _wait(computed(dateRange={"date_from": "-6d"})) == timedelta(minutes=3)
+    assert _wait(computed(dateRange={"date_from": "-30d"}, interval="hour")) == timedelta(minutes=3)
+    last = computed(dateRange={"date_from": "-6d"})
+    assert datetime.fromisoformat(last["cache_target_age"]) - datetime.fromisoformat(
+        last["last_refresh"]
+    ) == timedelta(hours=6)
