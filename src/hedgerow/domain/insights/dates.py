@@ -163,13 +163,34 @@ def resolve(
 
     exact_lower = explicit or interval == "hour" or hourly_from
     lower = date_from if exact_lower else _align(date_from, interval, week_start)
+    buckets = _buckets(date_from, date_to, interval, week_start)
+    return DateWindow(date_from=date_from, date_to=date_to, lower=lower, buckets=buckets, interval=interval)
+
+
+def _buckets(date_from: datetime, date_to: datetime, interval: str, week_start: int) -> list[datetime]:
     buckets: list[datetime] = []
     cursor = _align(date_from, interval, week_start).replace(tzinfo=None)
     end = date_to.replace(tzinfo=None)
     while cursor <= end and len(buckets) < 5000:
         buckets.append(cursor)
         cursor = _next(cursor, interval)
-    return DateWindow(date_from=date_from, date_to=date_to, lower=lower, buckets=buckets, interval=interval)
+    return buckets
+
+
+def shifted_window(window: DateWindow, compare_to: str, week_start: int = 0) -> DateWindow:
+    """`compareFilter.compare_to` (`-1w`, `-14d`, `-1m`, ...): the current range moved back by that
+    much, as long as the current one."""
+    match = _RELATIVE.match(compare_to.strip())
+    if not match or match["snap"]:
+        raise InvalidInput(f"Unable to parse compare_to: {compare_to}", attr="compareFilter")
+    date_from = _shift(window.date_from, int(match["n"] or 1), match["unit"])
+    date_to = date_from + (window.date_to - window.date_from)
+    aligned = window.lower == _align(window.date_from, window.interval, week_start)
+    lower = _align(date_from, window.interval, week_start) if aligned else date_from
+    buckets = _buckets(date_from, date_to, window.interval, week_start)
+    return DateWindow(
+        date_from=date_from, date_to=date_to, lower=lower, buckets=buckets, interval=window.interval
+    )
 
 
 def to_utc(moment: datetime) -> datetime:

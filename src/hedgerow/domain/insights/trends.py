@@ -152,8 +152,14 @@ def run_trends(
         else None,
     )
     periods = [_run_period(store, source, window, project_id, timezone, week_start, total_value, resolved)]
-    if (source.get("compareFilter") or {}).get("compare"):
-        previous = dates.previous_window(window, source.get("dateRange"))
+    compare = source.get("compareFilter") or {}
+    if compare.get("compare"):
+        compare_to = compare.get("compare_to")
+        previous = (
+            dates.shifted_window(window, str(compare_to), week_start)
+            if compare_to
+            else dates.previous_window(window, source.get("dateRange"))
+        )
         periods.append(
             _run_period(store, source, previous, project_id, timezone, week_start, total_value, resolved)
         )

@@ -1,0 +1,29 @@
+"""More trends over every analytics engine: compare_to, active-user math, per-actor math, operators.
+
+Same data and moment as tests/stores/test_trends.py (insights-trends.md §7.3).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hedgerow.store.base import AnalyticsStore
+from tests.stores.test_trends import seeded, trends
+
+__all__ = ["seeded"]  # the fixture, shared
+
+
+def test_compare_to_shifts_the_whole_range(seeded: AnalyticsStore) -> None:
+    compare = {"compare": True, "compare_to": "-1d"}
+    current, previous = trends(seeded, dateRange={"date_from": "-7d"}, compareFilter=compare).result
+    assert current["compare_label"] == "current" and current["data"] == [0, 0, 0, 0, 0, 0, 2, 1]
+    assert previous["compare_label"] == "previous" and previous["compare"] is True
+    assert previous["days"] == [f"2012-01-{d:02d}" for d in range(7, 15)]
+    assert previous["data"] == [0, 0, 0, 0, 0, 0, 0, 2]
+    weeks = trends(
+        seeded, dateRange={"date_from": "-7d"}, compareFilter={"compare": True, "compare_to": "-1w"}
+    )
+    assert weeks.result[1]["days"][0] == "2012-01-01"
+    assert weeks.result[1]["filter"]["date_from"] == "2012-01-01T00:00:00Z"
+    with pytest.raises(Exception, match="compare_to"):
+        trends(seeded, compareFilter={"compare": True, "compare_to": "yesterday"})
