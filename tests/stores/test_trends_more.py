@@ -5,6 +5,8 @@ Same data and moment as tests/stores/test_trends.py (insights-trends.md §7.3).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from hedgerow.store.base import AnalyticsStore
@@ -27,3 +29,20 @@ def test_compare_to_shifts_the_whole_range(seeded: AnalyticsStore) -> None:
     assert weeks.result[1]["filter"]["date_from"] == "2012-01-01T00:00:00Z"
     with pytest.raises(Exception, match="compare_to"):
         trends(seeded, compareFilter={"compare": True, "compare_to": "yesterday"})
+
+
+@pytest.mark.parametrize(
+    ("prop", "expected"),
+    [
+        ({"key": "$browser", "value": ["Chrome", "Safari"], "operator": "in"}, [1, 1]),
+        ({"key": "$browser", "value": ["Chrome"], "operator": "not_in"}, [1, 0]),
+        ({"key": "price", "value": 5, "operator": "min"}, [2, 0]),
+        ({"key": "price", "value": 5, "operator": "max"}, [1, 0]),
+        ({"key": "price", "value": [4, 6], "operator": "between"}, [1, 0]),
+        # Outside the range, or without the property at all.
+        ({"key": "price", "value": [4, 6], "operator": "not_between"}, [1, 1]),
+    ],
+)
+def test_more_property_operators(seeded: AnalyticsStore, prop: dict[str, Any], expected: list[int]) -> None:
+    out = trends(seeded, properties=[{**prop, "type": "event"}])
+    assert out.result[0]["data"][-2:] == expected
