@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hedgerow.store.base import AnalyticsStore
-from tests.stores.test_trends import seeded, trends
+from tests.stores.test_trends import P1, event, seeded, trends
 
 __all__ = ["seeded"]  # the fixture, shared
 
@@ -46,3 +46,33 @@ def test_compare_to_shifts_the_whole_range(seeded: AnalyticsStore) -> None:
 def test_more_property_operators(seeded: AnalyticsStore, prop: dict[str, Any], expected: list[int]) -> None:
     out = trends(seeded, properties=[{**prop, "type": "event"}])
     assert out.result[0]["data"][-2:] == expected
+
+
+def test_count_per_actor_math(seeded: AnalyticsStore) -> None:
+    seeded.append_events([event(P1, "2012-01-14 09:00:00"), event(P1, "2012-01-14 10:00:00")])
+    # On the 14th P1 has three pageviews and P2 one; on the 15th P1 has one.
+    expected = {
+        "avg_count_per_actor": [2.0, 1],
+        "min_count_per_actor": [1, 1],
+        "max_count_per_actor": [3, 1],
+        "median_count_per_actor": [2.0, 1],
+        "p90_count_per_actor": [2.8, 1],
+    }
+    for math, data in expected.items():
+        series = [{"kind": "EventsNode", "event": "$pageview", "math": math}]
+        assert trends(seeded, series=series).result[0]["data"][-2:] == pytest.approx(data), math
+    bold = trends(
+        seeded,
+        series=[{"kind": "EventsNode", "event": "$pageview", "math": "max_count_per_actor"}],
+        trendsFilter={"display": "BoldNumber"},
+    ).result[0]
+    assert bold["aggregated_value"] == 4
+    by_browser = trends(
+        seeded,
+        series=[{"kind": "EventsNode", "event": "$pageview", "math": "avg_count_per_actor"}],
+        breakdownFilter={"breakdown": "$browser"},
+    ).result
+    assert [(s["breakdown_value"], s["data"][-2:]) for s in by_browser[:2]] == [
+        ("Chrome", [1, 1]),
+        ("Firefox", [1, 0]),
+    ]

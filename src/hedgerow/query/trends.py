@@ -34,6 +34,17 @@ PROPERTY_MATH = {
     "p95": 0.95,
     "p99": 0.99,
 }
+# Events per person in each bucket, then this aggregate over the persons.
+COUNT_PER_ACTOR_MATH = {
+    "avg_count_per_actor": ("avg", None),
+    "min_count_per_actor": ("min", None),
+    "max_count_per_actor": ("max", None),
+    "median_count_per_actor": ("median", 0.5),
+    "p75_count_per_actor": ("p75", 0.75),
+    "p90_count_per_actor": ("p90", 0.9),
+    "p95_count_per_actor": ("p95", 0.95),
+    "p99_count_per_actor": ("p99", 0.99),
+}
 # Active users: distinct persons over the window of days ending with each day bucket.
 ACTIVE_WINDOW_DAYS = {"weekly_active": 7, "monthly_active": 30}
 # Persons counted once, in the bucket of their first matching event ever (if it is in range).
@@ -44,6 +55,7 @@ SUPPORTED_MATH = (
     "dau",
     "unique_session",
     *PROPERTY_MATH,
+    *COUNT_PER_ACTOR_MATH,
     *ACTIVE_WINDOW_DAYS,
     *FIRST_TIME_MATH,
 )
@@ -299,6 +311,28 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
             exp.select("bucket", "breakdown_value", exp.alias_(exp.Count(this=exp.Star()), "value"))
             .from_(inner_query.subquery("firsts"))
             .group_by("bucket", "breakdown_value")
+        )
+    elif math in COUNT_PER_ACTOR_MATH:
+        inner = (
+            exp.select(
+                exp.alias_(bucket, "bucket"),
+                exp.alias_(breakdown_value, "breakdown_value"),
+                exp.alias_(exp.Count(this=exp.Star()), "events"),
+            )
+            .from_(events)
+            .where(where)
+            .group_by(bucket, breakdown_value, person)
+        )
+        name, quantile = COUNT_PER_ACTOR_MATH[math]
+        per_actor = b.d.aggregate(name, exp.column("events", table="a"), quantile)
+        wrap = lambda inner_query: (  # noqa: E731
+            exp.select(
+                exp.column("bucket", table="a"),
+                exp.column("breakdown_value", table="a"),
+                exp.alias_(per_actor, "value"),
+            )
+            .from_(inner_query.subquery("a"))
+            .group_by(exp.column("bucket", table="a"), exp.column("breakdown_value", table="a"))
         )
     else:
         inner = (
