@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hedgerow.store.base import AnalyticsStore
-from tests.stores.test_trends import P1, event, seeded, trends
+from tests.stores.test_trends import P1, P2, P3, event, seeded, trends
 
 __all__ = ["seeded"]  # the fixture, shared
 
@@ -76,3 +76,20 @@ def test_count_per_actor_math(seeded: AnalyticsStore) -> None:
         ("Chrome", [1, 1]),
         ("Firefox", [1, 0]),
     ]
+
+
+def test_active_people_by_week_and_as_a_single_number(seeded: AnalyticsStore) -> None:
+    seeded.append_events([event(P3, "2012-01-05 12:00:00"), event(P2, "2011-12-20 12:00:00")])
+    monthly = [{"kind": "EventsNode", "event": "$pageview", "math": "monthly_active"}]
+    weekly = [{"kind": "EventsNode", "event": "$pageview", "math": "weekly_active"}]
+    # A week bucket counts the 30 days that end with its first day: monthly_active stays monthly.
+    by_week = trends(seeded, series=monthly, interval="week", dateRange={"date_from": "-14d"}).result[0]
+    assert by_week["days"] == ["2012-01-01", "2012-01-08", "2012-01-15"]
+    assert by_week["data"] == [1, 2, 3]
+    # At month interval it is the plain uniques of each month.
+    by_month = trends(seeded, series=monthly, interval="month", dateRange={"date_from": "-40d"}).result[0]
+    assert by_month["data"] == [1, 3]
+    # A single number: the people active in the window that ends with the range.
+    bold = {"display": "BoldNumber"}
+    assert trends(seeded, series=weekly, trendsFilter=bold).result[0]["aggregated_value"] == 2
+    assert trends(seeded, series=monthly, trendsFilter=bold).result[0]["aggregated_value"] == 3

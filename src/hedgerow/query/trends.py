@@ -93,6 +93,12 @@ class SeriesSQL:
     params: dict[str, Any]
 
 
+def is_rolling(series: Mapping[str, Any], interval: str) -> bool:
+    """Whether a series counts active people over a rolling window of days at this interval."""
+    days = ACTIVE_WINDOW_DAYS.get(series.get("math") or "")
+    return days is not None and (interval == "day" or (interval == "week" and days > 7))
+
+
 def is_total_value(source: Mapping[str, Any]) -> bool:
     display = (source.get("trendsFilter") or {}).get("display")
     return display in TOTAL_VALUE_DISPLAYS
@@ -196,10 +202,10 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
     series = series_list(source)[index]
     math = series.get("math") or "total"
     window_days = ACTIVE_WINDOW_DAYS.get(math)
-    if window_days and ctx.interval in ("week", "month"):
-        # A week or month bucket already spans the window: PostHog counts plain uniques then.
+    if window_days and ctx.interval in ("week", "month") and not is_rolling(series, ctx.interval):
+        # A bucket at least as long as the window: PostHog counts plain uniques then.
         series, math, window_days = {**series, "math": "dau"}, "dau", None
-    if window_days and (ctx.interval != "day" or ctx.total_value):
+    if window_days and ctx.interval not in ("day", "week"):
         raise TrendsQueryError(f'Math "{math}" needs a daily time series.', "series")
     lower = ctx.date_from - timedelta(days=window_days - 1) if window_days else ctx.date_from
     # Filters pick the events; the first of them must fall in range (PostHog's nuance between the
@@ -222,6 +228,7 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
         if condition is not None:
             conditions.append(condition)
 
+    # Active-user rows are per day (the caller reads bucket starts, or the last day for one number).
     if ctx.total_value or window_days or first_time:
         bucket: exp.Expr = exp.Literal.string("")
     else:

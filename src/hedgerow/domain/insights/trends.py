@@ -257,11 +257,13 @@ def _run_period(
             groups = [(None, _merged(cells_by_value(source, index)))]
 
         base_label = series.get("custom_name") or series.get("name") or series.get("event") or "All events"
+        # One number of active people is the window that ends with the range's last day.
+        total_key = bucket_keys[-1] if compiler.is_rolling(series, interval) and bucket_keys else ""
         for value, cells in groups:
             shown = BREAKDOWN_NULL if (has_breakdown and value is None) else value
             item: dict[str, Any] = {}
             if total_value:
-                item.update(data=[], days=days, count=0, aggregated_value=_number(cells.get("", 0)))
+                item.update(data=[], days=days, count=0, aggregated_value=_number(cells.get(total_key, 0)))
             else:
                 data = _shape([cells.get(key, 0) for key in bucket_keys], source)
                 count = float(data[-1] if cumulative and data else sum(data))
