@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from hedgerow.domain.insights.trends import BREAKDOWN_NULL
 from hedgerow.store.base import AnalyticsStore
 from tests.stores.test_trends import P1, P2, P3, event, seeded, trends
 
@@ -93,3 +94,16 @@ def test_active_people_by_week_and_as_a_single_number(seeded: AnalyticsStore) ->
     bold = {"display": "BoldNumber"}
     assert trends(seeded, series=weekly, trendsFilter=bold).result[0]["aggregated_value"] == 2
     assert trends(seeded, series=monthly, trendsFilter=bold).result[0]["aggregated_value"] == 3
+
+
+def test_formula_results_by_breakdown_are_ordered_like_breakdowns(seeded: AnalyticsStore) -> None:
+    series = [{"kind": "EventsNode", "event": "signup"}, {"kind": "EventsNode", "event": "$pageview"}]
+    out = trends(
+        seeded, series=series, breakdownFilter={"breakdown": "$browser"}, trendsFilter={"formula": "A+B"}
+    ).result
+    # The signup has no browser, so its value (null) comes first in series A; nulls go last.
+    assert [(s["breakdown_value"], s["count"]) for s in out] == [
+        ("Chrome", 2.0),
+        ("Firefox", 1.0),
+        (BREAKDOWN_NULL, 1.0),
+    ]

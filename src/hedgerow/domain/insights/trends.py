@@ -81,6 +81,13 @@ def _ranked_breakdowns(
     return ordered, list(rest)
 
 
+def _breakdown_order(item: Mapping[str, Any]) -> tuple[bool, bool, float, str]:
+    """Values by total, largest first (ties by value), then null, then other."""
+    value = item.get("breakdown_value")
+    total = item.get("aggregated_value") if "aggregated_value" in item else item.get("count")
+    return (value == BREAKDOWN_OTHER, value == BREAKDOWN_NULL, -float(total or 0), str(value))
+
+
 def _merged(by_value: Mapping[Any, Mapping[str, int | float]]) -> dict[str, int | float]:
     merged: dict[str, int | float] = {}
     for cells in by_value.values():
@@ -168,7 +175,14 @@ def run_trends(
     for number, period in enumerate(periods):
         shaped = period.results
         if formulas:
-            shaped = apply_formulas(shaped, formulas, len(compiler.series_list(source)), total_value)
+            shaped = apply_formulas(
+                shaped,
+                formulas,
+                len(compiler.series_list(source)),
+                total_value,
+                # Cohort breakdowns keep the order the cohorts were listed in.
+                order=None if compiler.cohort_breakdown_values(source) else _breakdown_order,
+            )
         if len(periods) > 1:
             for item in shaped:
                 item.update(compare=True, compare_label="current" if number == 0 else "previous")
