@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hedgerow.domain.insights.trends import BREAKDOWN_NULL
+from hedgerow.domain.insights.trends import BREAKDOWN_NULL, BREAKDOWN_OTHER
 from hedgerow.store.base import AnalyticsStore
 from tests.stores.test_trends import P1, P2, P3, event, seeded, trends
 
@@ -106,4 +106,30 @@ def test_formula_results_by_breakdown_are_ordered_like_breakdowns(seeded: Analyt
         ("Chrome", 2.0),
         ("Firefox", 1.0),
         (BREAKDOWN_NULL, 1.0),
+    ]
+
+
+def test_several_breakdowns(seeded: AnalyticsStore) -> None:
+    breakdowns = [{"property": "$browser", "type": "event"}, {"property": "plan", "type": "person"}]
+    out = trends(seeded, breakdownFilter={"breakdowns": breakdowns})
+    assert [(s["breakdown_value"], s["label"], s["count"]) for s in out.result] == [
+        (["Chrome", "pro"], "Chrome::pro", 2.0),
+        (["Firefox", "free"], "Firefox::free", 1.0),
+    ]
+    assert out.result[0]["data"][-2:] == [1, 1]
+    missing = trends(
+        seeded, breakdownFilter={"breakdowns": [{"property": "price"}, {"property": "$browser"}]}
+    )
+    # Ties go by value; a missing part shows as null.
+    assert [s["breakdown_value"] for s in missing.result] == [
+        [BREAKDOWN_NULL, "Chrome"],
+        ["20", "Firefox"],
+        ["5", "Chrome"],
+    ]
+    limited = trends(seeded, breakdownFilter={"breakdowns": breakdowns, "breakdown_limit": 1})
+    assert [s["breakdown_value"] for s in limited.result] == [["Chrome", "pro"], [BREAKDOWN_OTHER] * 2]
+    formula = trends(seeded, breakdownFilter={"breakdowns": breakdowns}, trendsFilter={"formula": "A*2"})
+    assert [(s["breakdown_value"], s["count"]) for s in formula.result] == [
+        (["Chrome", "pro"], 4.0),
+        (["Firefox", "free"], 2.0),
     ]

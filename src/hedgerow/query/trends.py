@@ -20,6 +20,15 @@ from sqlglot import exp
 
 from hedgerow.query.dialects import trends_clickhouse, trends_duckdb
 from hedgerow.query.dialects.trends_conditions import CohortSource, ConditionBuilder, TrendsQueryError
+from hedgerow.query.trends_source import (
+    MULTI_BREAKDOWN_NULL,
+    MULTI_BREAKDOWN_SEPARATOR,
+    action_ids,
+    breakdown_properties,
+    cohort_breakdown_values,
+    cohort_ids,
+    for_cohort,
+)
 
 DIALECTS: dict[str, ModuleType] = {"duckdb": trends_duckdb, "clickhouse": trends_clickhouse}
 INTERVALS = ("hour", "day", "week", "month")
@@ -104,68 +113,20 @@ def is_total_value(source: Mapping[str, Any]) -> bool:
     return display in TOTAL_VALUE_DISPLAYS
 
 
-__all__ = ["CohortSource", "SeriesSQL", "TrendsContext", "TrendsQueryError", "compile_series"]
-
-
-def action_ids(source: Mapping[str, Any]) -> set[int]:
-    """Actions the series refer to, so the caller can resolve their steps before compiling."""
-    return {
-        int(s["id"])
-        for s in source.get("series") or []
-        if isinstance(s, dict) and s.get("kind") == "ActionsNode" and isinstance(s.get("id"), int)
-    }
-
-
-def cohort_ids(source: Mapping[str, Any]) -> set[int]:
-    """Every cohort a query filters on, so the caller can resolve them before compiling."""
-    found: set[int] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            if node.get("type") == "cohort" and "key" in node:
-                try:
-                    found.add(int(node.get("value")))  # type: ignore[arg-type]
-                except (TypeError, ValueError):
-                    raise TrendsQueryError(
-                        "Cohort filters need a cohort id as value.", "properties"
-                    ) from None
-            for value in node.values():
-                walk(value)
-
-    walk(source.get("properties"))
-    for series in source.get("series") or []:
-        walk(series.get("properties") if isinstance(series, dict) else None)
-    return found | {v for v in cohort_breakdown_values(source) if isinstance(v, int)}
-
-
-def cohort_breakdown_values(source: Mapping[str, Any]) -> list[int | str]:
-    """A cohort breakdown's cohorts (ids, and "all" for everyone), or [] for other breakdowns."""
-    breakdown = source.get("breakdownFilter") or {}
-    if breakdown.get("breakdown_type") != "cohort" or breakdown.get("breakdown") in (None, "", []):
-        return []
-    raw = breakdown["breakdown"]
-    values: list[int | str] = []
-    for value in raw if isinstance(raw, list) else [raw]:
-        if value == "all":
-            values.append("all")
-        elif isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-            values.append(int(value))
-        else:
-            raise TrendsQueryError('A cohort breakdown lists cohort ids or "all".', "breakdownFilter")
-    return values
-
-
-def for_cohort(source: Mapping[str, Any], value: int | str) -> dict[str, Any]:
-    """The query restricted to one cohort of a cohort breakdown (unrestricted for "all")."""
-    variant = {k: v for k, v in source.items() if k != "breakdownFilter"}
-    if value != "all":
-        member = {"key": "id", "value": value, "type": "cohort", "operator": "in"}
-        own = source.get("properties")
-        variant["properties"] = {"type": "AND", "values": [own, [member]]} if own else [member]
-    return variant
+__all__ = [
+    "MULTI_BREAKDOWN_NULL",
+    "MULTI_BREAKDOWN_SEPARATOR",
+    "CohortSource",
+    "SeriesSQL",
+    "TrendsContext",
+    "TrendsQueryError",
+    "action_ids",
+    "breakdown_properties",
+    "cohort_breakdown_values",
+    "cohort_ids",
+    "compile_series",
+    "for_cohort",
+]
 
 
 def series_list(source: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
@@ -234,15 +195,21 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
     else:
         local = b.d.local_time(e_ts, b.param(ctx.timezone, "string"))
         bucket = b.d.bucket_start(local, ctx.interval, ctx.week_start)
-    breakdown = source.get("breakdownFilter") or {}
-    key = breakdown.get("breakdown")
-    if key not in (None, "", []):
-        kind = breakdown.get("breakdown_type") or "event"
-        if kind not in ("event", "person") or not isinstance(key, str | int | float):
-            raise TrendsQueryError(f'Breakdowns of type "{kind}" are not supported.', "breakdownFilter")
-        if first_time:
-            raise TrendsQueryError(f'Math "{math}" cannot be broken down.', "breakdownFilter")
-        breakdown_value: exp.Expr = b.prop_value(str(key), kind)
+    properties = breakdown_properties(source)
+    if properties and first_time:
+        raise TrendsQueryError(f'Math "{math}" cannot be broken down.', "breakdownFilter")
+    if len(properties) == 1:
+        breakdown_value: exp.Expr = b.prop_value(*properties[0])
+    elif properties:
+        # Several breakdowns group by one text: the values joined, a missing one as the null marker.
+        separator = b.param(MULTI_BREAKDOWN_SEPARATOR, "string")
+        parts: list[exp.Expr] = []
+        for key, kind in properties:
+            if parts:
+                parts.append(separator)
+            marker = b.param(MULTI_BREAKDOWN_NULL, "string")
+            parts.append(exp.Coalesce(this=b.prop_value(key, kind), expressions=[marker]))
+        breakdown_value = exp.Concat(expressions=parts)
     else:
         breakdown_value = b.d.null_text()
 

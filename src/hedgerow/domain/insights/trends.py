@@ -84,8 +84,21 @@ def _ranked_breakdowns(
 def _breakdown_order(item: Mapping[str, Any]) -> tuple[bool, bool, float, str]:
     """Values by total, largest first (ties by value), then null, then other."""
     value = item.get("breakdown_value")
+    parts = value if isinstance(value, list) else [value]  # several breakdowns: a list
     total = item.get("aggregated_value") if "aggregated_value" in item else item.get("count")
-    return (value == BREAKDOWN_OTHER, value == BREAKDOWN_NULL, -float(total or 0), str(value))
+    other = all(p == BREAKDOWN_OTHER for p in parts)
+    return (other, all(p == BREAKDOWN_NULL for p in parts), -float(total or 0), str(value))
+
+
+def _shown_value(value: Any, width: int) -> Any:
+    """A breakdown value as results show it: null and other marked; a list for several breakdowns."""
+    if value is None:
+        return BREAKDOWN_NULL
+    if width > 1:
+        if value == BREAKDOWN_OTHER:
+            return [BREAKDOWN_OTHER] * width
+        return str(value).split(compiler.MULTI_BREAKDOWN_SEPARATOR)
+    return value
 
 
 def _merged(by_value: Mapping[Any, Mapping[str, int | float]]) -> dict[str, int | float]:
@@ -229,7 +242,9 @@ def _run_period(
     cumulative = _is_cumulative(source)
     series_list = compiler.series_list(source)
     breakdown = source.get("breakdownFilter") or {}
-    has_breakdown = breakdown.get("breakdown") not in (None, "", [])
+    cohort_values = compiler.cohort_breakdown_values(source)
+    width = len(compiler.breakdown_properties(source))  # more than 1: several breakdowns
+    has_breakdown = bool(cohort_values) or width > 0
     limit = int(breakdown.get("breakdown_limit") or DEFAULT_BREAKDOWN_LIMIT)
     hide_other = bool(breakdown.get("breakdown_hide_other_aggregation"))
     bucket_keys = [b.strftime("%Y-%m-%d %H:%M:%S") for b in window.buckets]
@@ -238,8 +253,6 @@ def _run_period(
     results: list[dict[str, Any]] = []
     has_more = False
     statements: list[str] = []
-
-    cohort_values = compiler.cohort_breakdown_values(source)
 
     def cells_by_value(query: Mapping[str, Any], index: int) -> dict[str | None, dict[str, int | float]]:
         compiled = compiler.compile_series(query, index, ctx, store.dialect)
@@ -274,7 +287,7 @@ def _run_period(
         # One number of active people is the window that ends with the range's last day.
         total_key = bucket_keys[-1] if compiler.is_rolling(series, interval) and bucket_keys else ""
         for value, cells in groups:
-            shown = BREAKDOWN_NULL if (has_breakdown and value is None) else value
+            shown = _shown_value(value, width) if has_breakdown else value
             item: dict[str, Any] = {}
             if total_value:
                 item.update(data=[], days=days, count=0, aggregated_value=_number(cells.get(total_key, 0)))
@@ -283,7 +296,13 @@ def _run_period(
                 count = float(data[-1] if cumulative and data else sum(data))
                 item.update(data=data, labels=labels, days=days, count=count)
             if has_breakdown:
-                name = _cohort_label(value, resolved) if cohort_values else str(shown)
+                name = (
+                    _cohort_label(value, resolved)
+                    if cohort_values
+                    else "::".join(shown)
+                    if isinstance(shown, list)
+                    else str(shown)
+                )
                 item["label"] = name if len(series_list) == 1 else f"{base_label} - {name}"
                 item["breakdown_value"] = shown
             else:
