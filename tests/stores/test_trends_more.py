@@ -133,3 +133,17 @@ def test_several_breakdowns(seeded: AnalyticsStore) -> None:
         (["Chrome", "pro"], 4.0),
         (["Firefox", "free"], 2.0),
     ]
+
+
+def test_minute_buckets(seeded: AnalyticsStore) -> None:
+    seeded.append_events([event(P2, "2012-01-15 04:59:10"), event(P2, "2012-01-15 04:59:50")])
+    out = trends(seeded, interval="minute", dateRange={"date_from": "-3M"}).result[0]
+    # now is 05:01:34: from 04:58:34 to the end of the current minute.
+    assert out["days"] == [
+        "2012-01-15 04:58:00",
+        "2012-01-15 04:59:00",
+        "2012-01-15 05:00:00",
+        "2012-01-15 05:01:00",
+    ]
+    assert out["labels"][1] == "15-Jan 04:59" and out["data"] == [0, 2, 0, 0]
+    assert out["filter"]["date_to"] == "2012-01-15T05:01:59.999999Z"

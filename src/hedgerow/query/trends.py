@@ -31,7 +31,7 @@ from hedgerow.query.trends_source import (
 )
 
 DIALECTS: dict[str, ModuleType] = {"duckdb": trends_duckdb, "clickhouse": trends_clickhouse}
-INTERVALS = ("hour", "day", "week", "month")
+INTERVALS = ("minute", "hour", "day", "week", "month")
 PROPERTY_MATH = {
     "sum": None,
     "avg": None,
