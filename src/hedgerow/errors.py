@@ -8,6 +8,7 @@ Services raise these; only ``api/envelope.py`` knows how they become HTTP respon
   - ``PermissionDenied``     the caller is known but may not do this.
   - ``AuthenticationFailed`` the presented credentials are wrong.
   - ``NotAuthenticated``     no credentials were presented.
+  - ``MalformedRequest``     the body cannot be read as what it claims to be (PostHog ``parse_error``).
   - ``Conflict``             the request conflicts with the current state (unused by PostHog bodies yet).
 """
 
@@ -28,6 +29,11 @@ class DomainError(Exception):
 class InvalidInput(DomainError):
     default_code = "invalid_input"
     default_detail = "Invalid input."
+
+
+class MalformedRequest(DomainError):
+    default_code = "parse_error"
+    default_detail = "Malformed request."
 
 
 class NotFound(DomainError):

@@ -148,10 +148,9 @@ def test_query_validation(hedgerow: HedgerowClient) -> None:
     assert_error(
         hedgerow.post(hedgerow.api(INS), json={"query": "nope"}),
         400,
-        type="validation_error",
-        code="invalid_input",
+        type="invalid_request",
+        code="parse_error",
         detail="Query must be a valid JSON object",
-        attr="query",
     )
     bad = {"kind": "InsightVizNode", "source": {"kind": "TrendsQuery", "series": [{"kind": "Nope"}]}}
     assert hedgerow.post(hedgerow.api(INS), json={"query": bad}).status_code == 400

@@ -20,6 +20,7 @@ from hedgerow.errors import (
     AuthenticationFailed,
     DomainError,
     InvalidInput,
+    MalformedRequest,
     NotAuthenticated,
     NotFound,
     PermissionDenied,
@@ -31,6 +32,7 @@ DEFAULT_LIMIT = 100
 
 _STATUS_AND_TYPE: list[tuple[type[DomainError], int, str]] = [
     (InvalidInput, 400, "validation_error"),
+    (MalformedRequest, 400, "invalid_request"),
     (NotFound, 404, "invalid_request"),
     (PermissionDenied, 403, "authentication_error"),
     (AuthenticationFailed, 401, "authentication_error"),

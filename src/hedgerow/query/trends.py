@@ -20,9 +20,18 @@ from sqlglot import exp
 
 from hedgerow.query.dialects import trends_clickhouse, trends_duckdb
 from hedgerow.query.dialects.trends_conditions import CohortSource, ConditionBuilder, TrendsQueryError
+from hedgerow.query.trends_source import (
+    MULTI_BREAKDOWN_NULL,
+    MULTI_BREAKDOWN_SEPARATOR,
+    action_ids,
+    breakdown_properties,
+    cohort_breakdown_values,
+    cohort_ids,
+    for_cohort,
+)
 
 DIALECTS: dict[str, ModuleType] = {"duckdb": trends_duckdb, "clickhouse": trends_clickhouse}
-INTERVALS = ("hour", "day", "week", "month")
+INTERVALS = ("minute", "hour", "day", "week", "month")
 PROPERTY_MATH = {
     "sum": None,
     "avg": None,
@@ -34,6 +43,17 @@ PROPERTY_MATH = {
     "p95": 0.95,
     "p99": 0.99,
 }
+# Events per person in each bucket, then this aggregate over the persons.
+COUNT_PER_ACTOR_MATH = {
+    "avg_count_per_actor": ("avg", None),
+    "min_count_per_actor": ("min", None),
+    "max_count_per_actor": ("max", None),
+    "median_count_per_actor": ("median", 0.5),
+    "p75_count_per_actor": ("p75", 0.75),
+    "p90_count_per_actor": ("p90", 0.9),
+    "p95_count_per_actor": ("p95", 0.95),
+    "p99_count_per_actor": ("p99", 0.99),
+}
 # Active users: distinct persons over the window of days ending with each day bucket.
 ACTIVE_WINDOW_DAYS = {"weekly_active": 7, "monthly_active": 30}
 # Persons counted once, in the bucket of their first matching event ever (if it is in range).
@@ -44,6 +64,7 @@ SUPPORTED_MATH = (
     "dau",
     "unique_session",
     *PROPERTY_MATH,
+    *COUNT_PER_ACTOR_MATH,
     *ACTIVE_WINDOW_DAYS,
     *FIRST_TIME_MATH,
 )
@@ -81,73 +102,31 @@ class SeriesSQL:
     params: dict[str, Any]
 
 
+def is_rolling(series: Mapping[str, Any], interval: str) -> bool:
+    """Whether a series counts active people over a rolling window of days at this interval."""
+    days = ACTIVE_WINDOW_DAYS.get(series.get("math") or "")
+    return days is not None and (interval == "day" or (interval == "week" and days > 7))
+
+
 def is_total_value(source: Mapping[str, Any]) -> bool:
     display = (source.get("trendsFilter") or {}).get("display")
     return display in TOTAL_VALUE_DISPLAYS
 
 
-__all__ = ["CohortSource", "SeriesSQL", "TrendsContext", "TrendsQueryError", "compile_series"]
-
-
-def action_ids(source: Mapping[str, Any]) -> set[int]:
-    """Actions the series refer to, so the caller can resolve their steps before compiling."""
-    return {
-        int(s["id"])
-        for s in source.get("series") or []
-        if isinstance(s, dict) and s.get("kind") == "ActionsNode" and isinstance(s.get("id"), int)
-    }
-
-
-def cohort_ids(source: Mapping[str, Any]) -> set[int]:
-    """Every cohort a query filters on, so the caller can resolve them before compiling."""
-    found: set[int] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            if node.get("type") == "cohort" and "key" in node:
-                try:
-                    found.add(int(node.get("value")))  # type: ignore[arg-type]
-                except (TypeError, ValueError):
-                    raise TrendsQueryError(
-                        "Cohort filters need a cohort id as value.", "properties"
-                    ) from None
-            for value in node.values():
-                walk(value)
-
-    walk(source.get("properties"))
-    for series in source.get("series") or []:
-        walk(series.get("properties") if isinstance(series, dict) else None)
-    return found | {v for v in cohort_breakdown_values(source) if isinstance(v, int)}
-
-
-def cohort_breakdown_values(source: Mapping[str, Any]) -> list[int | str]:
-    """A cohort breakdown's cohorts (ids, and "all" for everyone), or [] for other breakdowns."""
-    breakdown = source.get("breakdownFilter") or {}
-    if breakdown.get("breakdown_type") != "cohort" or breakdown.get("breakdown") in (None, "", []):
-        return []
-    raw = breakdown["breakdown"]
-    values: list[int | str] = []
-    for value in raw if isinstance(raw, list) else [raw]:
-        if value == "all":
-            values.append("all")
-        elif isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-            values.append(int(value))
-        else:
-            raise TrendsQueryError('A cohort breakdown lists cohort ids or "all".', "breakdownFilter")
-    return values
-
-
-def for_cohort(source: Mapping[str, Any], value: int | str) -> dict[str, Any]:
-    """The query restricted to one cohort of a cohort breakdown (unrestricted for "all")."""
-    variant = {k: v for k, v in source.items() if k != "breakdownFilter"}
-    if value != "all":
-        member = {"key": "id", "value": value, "type": "cohort", "operator": "in"}
-        own = source.get("properties")
-        variant["properties"] = {"type": "AND", "values": [own, [member]]} if own else [member]
-    return variant
+__all__ = [
+    "MULTI_BREAKDOWN_NULL",
+    "MULTI_BREAKDOWN_SEPARATOR",
+    "CohortSource",
+    "SeriesSQL",
+    "TrendsContext",
+    "TrendsQueryError",
+    "action_ids",
+    "breakdown_properties",
+    "cohort_breakdown_values",
+    "cohort_ids",
+    "compile_series",
+    "for_cohort",
+]
 
 
 def series_list(source: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
@@ -184,10 +163,10 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
     series = series_list(source)[index]
     math = series.get("math") or "total"
     window_days = ACTIVE_WINDOW_DAYS.get(math)
-    if window_days and ctx.interval in ("week", "month"):
-        # A week or month bucket already spans the window: PostHog counts plain uniques then.
+    if window_days and ctx.interval in ("week", "month") and not is_rolling(series, ctx.interval):
+        # A bucket at least as long as the window: PostHog counts plain uniques then.
         series, math, window_days = {**series, "math": "dau"}, "dau", None
-    if window_days and (ctx.interval != "day" or ctx.total_value):
+    if window_days and ctx.interval not in ("day", "week"):
         raise TrendsQueryError(f'Math "{math}" needs a daily time series.', "series")
     lower = ctx.date_from - timedelta(days=window_days - 1) if window_days else ctx.date_from
     # Filters pick the events; the first of them must fall in range (PostHog's nuance between the
@@ -210,20 +189,27 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
         if condition is not None:
             conditions.append(condition)
 
+    # Active-user rows are per day (the caller reads bucket starts, or the last day for one number).
     if ctx.total_value or window_days or first_time:
         bucket: exp.Expr = exp.Literal.string("")
     else:
         local = b.d.local_time(e_ts, b.param(ctx.timezone, "string"))
         bucket = b.d.bucket_start(local, ctx.interval, ctx.week_start)
-    breakdown = source.get("breakdownFilter") or {}
-    key = breakdown.get("breakdown")
-    if key not in (None, "", []):
-        kind = breakdown.get("breakdown_type") or "event"
-        if kind not in ("event", "person") or not isinstance(key, str | int | float):
-            raise TrendsQueryError(f'Breakdowns of type "{kind}" are not supported.', "breakdownFilter")
-        if first_time:
-            raise TrendsQueryError(f'Math "{math}" cannot be broken down.', "breakdownFilter")
-        breakdown_value: exp.Expr = b.prop_value(str(key), kind)
+    properties = breakdown_properties(source)
+    if properties and first_time:
+        raise TrendsQueryError(f'Math "{math}" cannot be broken down.', "breakdownFilter")
+    if len(properties) == 1:
+        breakdown_value: exp.Expr = b.prop_value(*properties[0])
+    elif properties:
+        # Several breakdowns group by one text: the values joined, a missing one as the null marker.
+        separator = b.param(MULTI_BREAKDOWN_SEPARATOR, "string")
+        parts: list[exp.Expr] = []
+        for key, kind in properties:
+            if parts:
+                parts.append(separator)
+            marker = b.param(MULTI_BREAKDOWN_NULL, "string")
+            parts.append(exp.Coalesce(this=b.prop_value(key, kind), expressions=[marker]))
+        breakdown_value = exp.Concat(expressions=parts)
     else:
         breakdown_value = b.d.null_text()
 
@@ -299,6 +285,28 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
             exp.select("bucket", "breakdown_value", exp.alias_(exp.Count(this=exp.Star()), "value"))
             .from_(inner_query.subquery("firsts"))
             .group_by("bucket", "breakdown_value")
+        )
+    elif math in COUNT_PER_ACTOR_MATH:
+        inner = (
+            exp.select(
+                exp.alias_(bucket, "bucket"),
+                exp.alias_(breakdown_value, "breakdown_value"),
+                exp.alias_(exp.Count(this=exp.Star()), "events"),
+            )
+            .from_(events)
+            .where(where)
+            .group_by(bucket, breakdown_value, person)
+        )
+        name, quantile = COUNT_PER_ACTOR_MATH[math]
+        per_actor = b.d.aggregate(name, exp.column("events", table="a"), quantile)
+        wrap = lambda inner_query: (  # noqa: E731
+            exp.select(
+                exp.column("bucket", table="a"),
+                exp.column("breakdown_value", table="a"),
+                exp.alias_(per_actor, "value"),
+            )
+            .from_(inner_query.subquery("a"))
+            .group_by(exp.column("bucket", table="a"), exp.column("breakdown_value", table="a"))
         )
     else:
         inner = (

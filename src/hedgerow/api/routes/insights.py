@@ -47,8 +47,7 @@ def no_sharing_token(request: Request) -> None:
 
 
 # Readers see every capture already answered 200 (see deps.catch_up_ingestion).
-router = APIRouter(
-    prefix="/api/projects/{project_id}/insights",
+routes = APIRouter(
     tags=["insights"],
     dependencies=[Depends(no_sharing_token), Depends(catch_up_ingestion)],
 )
@@ -116,7 +115,7 @@ def _json_strings(raw: str | None) -> list[str] | None:
     return [str(v) for v in values]
 
 
-@router.get("", summary="List insights")
+@routes.get("", summary="List insights")
 def list_insights(request: Request, ctx: Readers, session: SessionDep, store: StoreDep) -> dict[str, Any]:
     check_format(request)
     q = request.query_params
@@ -139,6 +138,7 @@ def list_insights(request: Request, ctx: Readers, session: SessionDep, store: St
             tags=_json_strings(q.get("tags")),
             order=q.get("order"),
             only=ctx.only,
+            dates={name: q[name] for name in listing.DATE_FILTERS if q.get(name)},
         ),
         limit=limit,
         offset=offset,
@@ -146,7 +146,7 @@ def list_insights(request: Request, ctx: Readers, session: SessionDep, store: St
     return limit_offset_page(request, count=page.count, results=page.results, limit=limit, offset=offset)
 
 
-@router.post("", status_code=201, summary="Create an insight", openapi_extra=body_of(InsightWrite))
+@routes.post("", status_code=201, summary="Create an insight", openapi_extra=body_of(InsightWrite))
 async def create_insight(request: Request, ctx: Insights, session: SessionDep, store: StoreDep) -> InsightOut:
     check_format(request)
     raw = await json_body(request)
@@ -161,7 +161,7 @@ async def create_insight(request: Request, ctx: Insights, session: SessionDep, s
     )
 
 
-@router.get("/activity", summary="Activity of every insight in this project")
+@routes.get("/activity", summary="Activity of every insight in this project")
 def all_activity(request: Request, ctx: Activity, session: SessionDep) -> dict[str, Any]:
     return activity_page(
         request,
@@ -177,7 +177,7 @@ def _insight_id(raw: str) -> int:
     return int(raw)
 
 
-@router.get("/{insight_id}/activity", summary="Activity of one insight")
+@routes.get("/{insight_id}/activity", summary="Activity of one insight")
 def insight_activity(request: Request, insight_id: str, ctx: Activity, session: SessionDep) -> dict[str, Any]:
     service.activity_item_exists(session, project=ctx.project, insight_id=_insight_id(insight_id))
     return activity_page(
@@ -193,7 +193,7 @@ def insight_activity(request: Request, insight_id: str, ctx: Activity, session: 
     )
 
 
-@router.get("/{insight_id}", summary="Retrieve an insight, computing its result per `refresh`")
+@routes.get("/{insight_id}", summary="Retrieve an insight, computing its result per `refresh`")
 def retrieve_insight(
     request: Request, insight_id: str, ctx: Readers, session: SessionDep, store: StoreDep
 ) -> InsightOut:
@@ -236,20 +236,26 @@ async def _update(
     )
 
 
-@router.patch("/{insight_id}", summary="Update an insight", openapi_extra=body_of(InsightWrite))
+@routes.patch("/{insight_id}", summary="Update an insight", openapi_extra=body_of(InsightWrite))
 async def patch_insight(
     request: Request, insight_id: str, ctx: Insights, session: SessionDep, store: StoreDep
 ) -> InsightOut:
     return await _update(request, insight_id, ctx, session, store)
 
 
-@router.put("/{insight_id}", summary="Update an insight", openapi_extra=body_of(InsightWrite))
+@routes.put("/{insight_id}", summary="Update an insight", openapi_extra=body_of(InsightWrite))
 async def put_insight(
     request: Request, insight_id: str, ctx: Insights, session: SessionDep, store: StoreDep
 ) -> InsightOut:
     return await _update(request, insight_id, ctx, session, store)
 
 
-@router.delete("/{insight_id}", status_code=405, summary="Not allowed: soft delete with PATCH deleted=true")
+@routes.delete("/{insight_id}", status_code=405, summary="Not allowed: soft delete with PATCH deleted=true")
 def delete_insight(insight_id: str, ctx: Insights) -> Response:
     return Response(status_code=405)
+
+
+# The web app uses the environments path; an environment id resolves to its project.
+router = APIRouter()
+router.include_router(routes, prefix="/api/projects/{project_id}/insights")
+router.include_router(routes, prefix="/api/environments/{project_id}/insights")

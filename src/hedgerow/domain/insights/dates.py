@@ -92,7 +92,14 @@ def _parse(raw: str, now: datetime, week_start: int, attr: str) -> tuple[datetim
     return parsed, False, False
 
 
+def parse_moment(raw: str, *, now: datetime, timezone: str, attr: str) -> datetime:
+    """An absolute or relative (`-7d`) date read in the project's zone, not truncated: list filters."""
+    return _parse(raw, now.astimezone(ZoneInfo(timezone)), 0, attr)[0]
+
+
 def _align(moment: datetime, interval: str, week_start: int) -> datetime:
+    if interval == "minute":
+        return moment.replace(second=0, microsecond=0)
     if interval == "hour":
         return moment.replace(minute=0, second=0, microsecond=0)
     start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -104,6 +111,8 @@ def _align(moment: datetime, interval: str, week_start: int) -> datetime:
 
 
 def _next(moment: datetime, interval: str) -> datetime:
+    if interval == "minute":
+        return moment + timedelta(minutes=1)
     if interval == "hour":
         return moment + timedelta(hours=1)
     if interval == "day":
@@ -138,7 +147,7 @@ def resolve(
         date_from = start.replace(hour=0, minute=0, second=0, microsecond=0)
     else:
         date_from, _, hourly_from = _parse(str(raw_from), local_now, week_start, "date_from")
-        if not explicit:
+        if not explicit and interval != "minute":
             date_from = (
                 date_from.replace(minute=0, second=0, microsecond=0)
                 if hourly_from
@@ -155,16 +164,39 @@ def resolve(
             date_to = datetime.combine(date_to.date(), END_OF_DAY, tz)
         elif interval == "hour" and relative_to:
             date_to = date_to.replace(minute=59, second=59, microsecond=999999)
+        elif interval == "minute" and relative_to:
+            date_to = date_to.replace(second=59, microsecond=999999)
 
-    exact_lower = explicit or interval == "hour" or hourly_from
+    exact_lower = explicit or interval in ("hour", "minute") or hourly_from
     lower = date_from if exact_lower else _align(date_from, interval, week_start)
+    buckets = _buckets(date_from, date_to, interval, week_start)
+    return DateWindow(date_from=date_from, date_to=date_to, lower=lower, buckets=buckets, interval=interval)
+
+
+def _buckets(date_from: datetime, date_to: datetime, interval: str, week_start: int) -> list[datetime]:
     buckets: list[datetime] = []
     cursor = _align(date_from, interval, week_start).replace(tzinfo=None)
     end = date_to.replace(tzinfo=None)
     while cursor <= end and len(buckets) < 5000:
         buckets.append(cursor)
         cursor = _next(cursor, interval)
-    return DateWindow(date_from=date_from, date_to=date_to, lower=lower, buckets=buckets, interval=interval)
+    return buckets
+
+
+def shifted_window(window: DateWindow, compare_to: str, week_start: int = 0) -> DateWindow:
+    """`compareFilter.compare_to` (`-1w`, `-14d`, `-1m`, ...): the current range moved back by that
+    much, as long as the current one."""
+    match = _RELATIVE.match(compare_to.strip())
+    if not match or match["snap"]:
+        raise InvalidInput(f"Unable to parse compare_to: {compare_to}", attr="compareFilter")
+    date_from = _shift(window.date_from, int(match["n"] or 1), match["unit"])
+    date_to = date_from + (window.date_to - window.date_from)
+    aligned = window.lower == _align(window.date_from, window.interval, week_start)
+    lower = _align(date_from, window.interval, week_start) if aligned else date_from
+    buckets = _buckets(date_from, date_to, window.interval, week_start)
+    return DateWindow(
+        date_from=date_from, date_to=date_to, lower=lower, buckets=buckets, interval=window.interval
+    )
 
 
 def to_utc(moment: datetime) -> datetime:
@@ -177,7 +209,7 @@ def iso(moment: datetime) -> str:
 
 
 def day_label(moment: datetime, interval: str) -> str:
-    if interval == "hour":
+    if interval in ("hour", "minute"):
         return f"{moment.day}-{moment.strftime('%b %H:%M')}"
     if interval == "month":
         return moment.strftime("%b %Y")
@@ -204,7 +236,7 @@ def labels(window: DateWindow) -> list[str]:
 
 
 def day_strings(window: DateWindow) -> list[str]:
-    if window.interval == "hour":
+    if window.interval in ("hour", "minute"):
         return [b.strftime("%Y-%m-%d %H:%M:%S") for b in window.buckets]
     return [b.strftime("%Y-%m-%d") for b in window.buckets]
 
@@ -231,7 +263,12 @@ def previous_window(window: DateWindow, date_range: dict[str, Any] | None) -> Da
         ):
             delta = timedelta(days=int(weekly[1]))
         else:
-            step = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}
+            step = {
+                "minute": timedelta(minutes=1),
+                "hour": timedelta(hours=1),
+                "day": timedelta(days=1),
+                "week": timedelta(days=7),
+            }
             delta = step.get(window.interval, timedelta(days=1)) * count
 
         def move(moment: datetime) -> datetime:

@@ -65,21 +65,26 @@ def apply_formulas(
     formulas: list[tuple[str, str | None]],
     series_count: int,
     total_value: bool,
+    order: Callable[[dict[str, Any]], Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """One result per formula (and breakdown value); the input series themselves are not returned."""
+    """One result per formula (and breakdown value); the input series themselves are not returned.
+
+    `order` sorts each formula's results by breakdown value, as breakdowns are sorted."""
     groups: dict[Any, dict[int, dict[str, Any]]] = {}
     for entry in results:
-        groups.setdefault(entry.get("breakdown_value"), {})[entry["action"]["order"]] = entry
+        value = entry.get("breakdown_value")
+        key = tuple(value) if isinstance(value, list) else value  # several breakdowns: a list
+        groups.setdefault(key, {})[entry["action"]["order"]] = entry
     out: list[dict[str, Any]] = []
     for formula, custom_name in formulas:
         tree = _parse(formula)
+        items: list[dict[str, Any]] = []
         for breakdown_value, by_series in groups.items():
             template = next(iter(by_series.values()))
             item: dict[str, Any] = {k: v for k, v in template.items() if k not in ("action", "data", "count")}
             label = custom_name or f"Formula ({formula})"
-            item["label"] = (
-                str(breakdown_value) if "breakdown_value" in template and not custom_name else label
-            )
+            shown = "::".join(breakdown_value) if isinstance(breakdown_value, tuple) else str(breakdown_value)
+            item["label"] = shown if "breakdown_value" in template and not custom_name else label
             if total_value:
                 values = {
                     _letter(i): float(by_series[i]["aggregated_value"]) if i in by_series else 0.0
@@ -100,5 +105,6 @@ def apply_formulas(
                 ]
                 item.update(data=data, count=float(sum(data)))
             item["action"] = None
-            out.append(item)
+            items.append(item)
+        out.extend(sorted(items, key=order) if order is not None else items)
     return out

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from hedgerow.db.types import utcnow
 from hedgerow.domain.dashboards.models import Dashboard, DashboardTile
+from hedgerow.domain.insights.dates import parse_moment
 from hedgerow.domain.insights.models import Insight
 from hedgerow.domain.insights.presentation import Viewing, present_basic, present_insights
 from hedgerow.domain.insights.schemas import InsightBasicOut, InsightOut
@@ -35,6 +37,16 @@ class ListFilters:
     tags: list[str] | None = None
     order: str | None = None
     only: set[int] | None = None  # a sharing token's insights
+    # Raw `date_from`/`date_to` (on last_modified_at) and `created_date_from`/`created_date_to`.
+    dates: dict[str, str] = field(default_factory=dict)
+
+
+DATE_FILTERS = {
+    "date_from": (Insight.last_modified_at, ">"),
+    "date_to": (Insight.last_modified_at, "<"),
+    "created_date_from": (Insight.created_at, ">"),
+    "created_date_to": (Insight.created_at, "<"),
+}
 
 
 ORDERABLE = (
@@ -59,6 +71,9 @@ KIND_OF_SOURCE = {
 }
 
 
+WRAPPERS = ("InsightVizNode", "DataTableNode", "DataVisualizationNode")
+
+
 def _is_kind(row: Insight, kind: str) -> bool:
     """PostHog's `insight=` list filter: the legacy filters' insight type, or the query's kind."""
     query = row.query if isinstance(row.query, dict) else {}
@@ -68,15 +83,24 @@ def _is_kind(row: Insight, kind: str) -> bool:
         by_query = isinstance(source, dict) and source.get("kind") == KIND_OF_SOURCE[kind]
         return by_query or (row.filters or {}).get("insight") == kind
     if kind == "SQL":
-        source = query.get("source")
-        return (
-            query.get("kind") == "DataVisualizationNode"
-            and isinstance(source, dict)
-            and (source.get("kind") == "HogQLQuery")
-        )
+        return _is_sql(query)
     if kind == "JSON":
-        return bool(query) and query.get("kind") not in ("InsightVizNode", "DataVisualizationNode")
+        source = query.get("source") if query.get("kind") == "InsightVizNode" else None
+        insight_kind = isinstance(source, dict) and source.get("kind") in KIND_OF_SOURCE.values()
+        return bool(query) and not insight_kind and not _is_sql(query)
     return True
+
+
+def _is_sql(query: dict[str, Any]) -> bool:
+    """A wrapper node around a HogQL query: what the web app saves as an SQL insight."""
+    source = query.get("source")
+    return query.get("kind") in WRAPPERS and isinstance(source, dict) and source.get("kind") == "HogQLQuery"
+
+
+def _mentions(row: Insight, needle: str) -> bool:
+    """PostHog's `search`: a substring of the name, derived name, description or a tag, any case."""
+    texts = [row.name, row.derived_name, row.description, *(row.tags or [])]
+    return any(needle in text.lower() for text in texts if text)
 
 
 def _sort_key(name: str) -> Any:
@@ -109,15 +133,11 @@ def list_insights(
         query = query.where(Insight.favorited.is_(True))
     if filters.mine and viewing.viewer_id is not None:
         query = query.where(Insight.created_by_id == viewing.viewer_id)
-    if filters.search:
-        needle = f"%{filters.search.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(Insight.name).like(needle),
-                func.lower(Insight.derived_name).like(needle),
-                func.lower(Insight.description).like(needle),
-            )
-        )
+    now = utcnow()
+    for name, raw in filters.dates.items():
+        column, direction = DATE_FILTERS[name]
+        moment = parse_moment(raw, now=now, timezone=project.timezone, attr=name)
+        query = query.where(column > moment if direction == ">" else column < moment)
     on_live_tile = (
         select(DashboardTile.insight_id)
         .join(Dashboard, Dashboard.id == DashboardTile.dashboard_id)
@@ -134,6 +154,8 @@ def list_insights(
     if filters.created_by is not None:
         query = query.where(Insight.created_by_id.in_(filters.created_by))
     matching = list(session.scalars(query))
+    if filters.search:
+        matching = [r for r in matching if _mentions(r, filters.search.lower())]
     if filters.kind:
         matching = [r for r in matching if _is_kind(r, filters.kind)]
     if filters.tags:

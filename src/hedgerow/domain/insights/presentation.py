@@ -88,6 +88,13 @@ def _result(
         return InsightResult(timezone=project.timezone, query_status=status)
 
 
+def _filters(row: Insight) -> dict[str, Any]:
+    """Legacy filters as stored; an insight with neither filters nor a query reads as a trends one."""
+    if row.filters:
+        return dict(row.filters)
+    return {} if row.query else {"insight": "TRENDS"}
+
+
 def present_insights(
     session: Session,
     project: ProjectRef,
@@ -109,7 +116,7 @@ def present_insights(
                 short_id=row.short_id,
                 name=row.name,
                 derived_name=row.derived_name,
-                filters=row.filters or {},
+                filters=_filters(row),
                 query=context.shown_query if context else row.query,
                 order=row.order,
                 deleted=row.deleted,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from hedgerow.db.types import utcnow
 from hedgerow.domain.actions.models import Action
 from hedgerow.domain.cohorts.models import Cohort
+from hedgerow.domain.insights import dates
 from hedgerow.domain.insights.models import QueryResult
 from hedgerow.domain.insights.trends import run_trends
 from hedgerow.errors import InvalidInput
@@ -76,9 +78,24 @@ def cache_key(project_id: int, query: dict[str, Any], timezone: str) -> str:
     return "cache_" + hashlib.md5(payload.encode(), usedforsecurity=False).hexdigest()
 
 
-def _from_row(row: QueryResult, *, cached: bool, timezone: str) -> InsightResult:
+def _client_wait(source: dict[str, Any], interval: str, last_refresh: datetime, timezone: str) -> timedelta:
+    """How long clients wait before refreshing again: sooner for fine intervals and short ranges."""
+    if interval == "minute":
+        return timedelta(minutes=1)
+    if interval == "hour":
+        return timedelta(minutes=3)
+    try:
+        window = dates.resolve(source.get("dateRange"), interval, now=last_refresh, timezone=timezone)
+    except InvalidInput:
+        return timedelta(minutes=15)
+    # Whole days, rounded up: `-7d` (today included) spans eight.
+    span_days = math.ceil((window.date_to - window.date_from) / timedelta(days=1))
+    return timedelta(minutes=3 if span_days <= 7 else 15)
+
+
+def _from_row(row: QueryResult, *, cached: bool, timezone: str, source: dict[str, Any]) -> InsightResult:
     threshold = STALE_AFTER.get(row.interval, STALE_AFTER["day"])
-    client_wait = timedelta(minutes=3 if row.interval in ("hour", "minute") else 15)
+    client_wait = _client_wait(source, row.interval, row.last_refresh, timezone)
     return InsightResult(
         result=row.result,
         has_more=row.has_more,
@@ -176,7 +193,7 @@ def insight_result(
         row = None  # expired: as if never computed
     fresh_enough = row is not None and not _is_stale(row, now)
     if row is not None and (mode == "force_cache" or (mode != "force_blocking" and fresh_enough)):
-        return _from_row(row, cached=True, timezone=timezone)
+        return _from_row(row, cached=True, timezone=timezone, source=source)
     if mode == "force_cache" or store is None:
         return InsightResult(filters_hash=key)
     try:
@@ -212,5 +229,5 @@ def insight_result(
         interval=outcome.interval,
     )
     _store_row(session, fresh)
-    computed = _from_row(fresh, cached=False, timezone=timezone)
+    computed = _from_row(fresh, cached=False, timezone=timezone, source=source)
     return InsightResult(**{**computed.__dict__, "hogql": outcome.hogql})

@@ -81,6 +81,26 @@ def _ranked_breakdowns(
     return ordered, list(rest)
 
 
+def _breakdown_order(item: Mapping[str, Any]) -> tuple[bool, bool, float, str]:
+    """Values by total, largest first (ties by value), then null, then other."""
+    value = item.get("breakdown_value")
+    parts = value if isinstance(value, list) else [value]  # several breakdowns: a list
+    total = item.get("aggregated_value") if "aggregated_value" in item else item.get("count")
+    other = all(p == BREAKDOWN_OTHER for p in parts)
+    return (other, all(p == BREAKDOWN_NULL for p in parts), -float(total or 0), str(value))
+
+
+def _shown_value(value: Any, width: int) -> Any:
+    """A breakdown value as results show it: null and other marked; a list for several breakdowns."""
+    if value is None:
+        return BREAKDOWN_NULL
+    if width > 1:
+        if value == BREAKDOWN_OTHER:
+            return [BREAKDOWN_OTHER] * width
+        return str(value).split(compiler.MULTI_BREAKDOWN_SEPARATOR)
+    return value
+
+
 def _merged(by_value: Mapping[Any, Mapping[str, int | float]]) -> dict[str, int | float]:
     merged: dict[str, int | float] = {}
     for cells in by_value.values():
@@ -152,8 +172,14 @@ def run_trends(
         else None,
     )
     periods = [_run_period(store, source, window, project_id, timezone, week_start, total_value, resolved)]
-    if (source.get("compareFilter") or {}).get("compare"):
-        previous = dates.previous_window(window, source.get("dateRange"))
+    compare = source.get("compareFilter") or {}
+    if compare.get("compare"):
+        compare_to = compare.get("compare_to")
+        previous = (
+            dates.shifted_window(window, str(compare_to), week_start)
+            if compare_to
+            else dates.previous_window(window, source.get("dateRange"))
+        )
         periods.append(
             _run_period(store, source, previous, project_id, timezone, week_start, total_value, resolved)
         )
@@ -162,7 +188,14 @@ def run_trends(
     for number, period in enumerate(periods):
         shaped = period.results
         if formulas:
-            shaped = apply_formulas(shaped, formulas, len(compiler.series_list(source)), total_value)
+            shaped = apply_formulas(
+                shaped,
+                formulas,
+                len(compiler.series_list(source)),
+                total_value,
+                # Cohort breakdowns keep the order the cohorts were listed in.
+                order=None if compiler.cohort_breakdown_values(source) else _breakdown_order,
+            )
         if len(periods) > 1:
             for item in shaped:
                 item.update(compare=True, compare_label="current" if number == 0 else "previous")
@@ -209,7 +242,9 @@ def _run_period(
     cumulative = _is_cumulative(source)
     series_list = compiler.series_list(source)
     breakdown = source.get("breakdownFilter") or {}
-    has_breakdown = breakdown.get("breakdown") not in (None, "", [])
+    cohort_values = compiler.cohort_breakdown_values(source)
+    width = len(compiler.breakdown_properties(source))  # more than 1: several breakdowns
+    has_breakdown = bool(cohort_values) or width > 0
     limit = int(breakdown.get("breakdown_limit") or DEFAULT_BREAKDOWN_LIMIT)
     hide_other = bool(breakdown.get("breakdown_hide_other_aggregation"))
     bucket_keys = [b.strftime("%Y-%m-%d %H:%M:%S") for b in window.buckets]
@@ -218,8 +253,6 @@ def _run_period(
     results: list[dict[str, Any]] = []
     has_more = False
     statements: list[str] = []
-
-    cohort_values = compiler.cohort_breakdown_values(source)
 
     def cells_by_value(query: Mapping[str, Any], index: int) -> dict[str | None, dict[str, int | float]]:
         compiled = compiler.compile_series(query, index, ctx, store.dialect)
@@ -251,17 +284,25 @@ def _run_period(
             groups = [(None, _merged(cells_by_value(source, index)))]
 
         base_label = series.get("custom_name") or series.get("name") or series.get("event") or "All events"
+        # One number of active people is the window that ends with the range's last day.
+        total_key = bucket_keys[-1] if compiler.is_rolling(series, interval) and bucket_keys else ""
         for value, cells in groups:
-            shown = BREAKDOWN_NULL if (has_breakdown and value is None) else value
+            shown = _shown_value(value, width) if has_breakdown else value
             item: dict[str, Any] = {}
             if total_value:
-                item.update(data=[], days=days, count=0, aggregated_value=_number(cells.get("", 0)))
+                item.update(data=[], days=days, count=0, aggregated_value=_number(cells.get(total_key, 0)))
             else:
                 data = _shape([cells.get(key, 0) for key in bucket_keys], source)
                 count = float(data[-1] if cumulative and data else sum(data))
                 item.update(data=data, labels=labels, days=days, count=count)
             if has_breakdown:
-                name = _cohort_label(value, resolved) if cohort_values else str(shown)
+                name = (
+                    _cohort_label(value, resolved)
+                    if cohort_values
+                    else "::".join(shown)
+                    if isinstance(shown, list)
+                    else str(shown)
+                )
                 item["label"] = name if len(series_list) == 1 else f"{base_label} - {name}"
                 item["breakdown_value"] = shown
             else:

@@ -97,17 +97,32 @@ class ConditionBuilder:
         if operator == "is_not_set":
             return exp.Is(this=value, expression=exp.Null())
         missing = exp.Is(this=value, expression=exp.Null())
-        if operator in ("exact", "is_not"):
+        if operator in ("exact", "is_not", "in", "not_in"):
             values = raw if isinstance(raw, list) else [raw]
             options = [self.param(as_text(v), "string") for v in values]
             inside = exp.In(this=value, expressions=options)
-            return inside if operator == "exact" else exp.or_(missing, exp.Not(this=inside))
+            return inside if operator in ("exact", "in") else exp.or_(missing, exp.Not(this=inside))
+        if operator in ("between", "not_between"):
+            bounds = raw if isinstance(raw, list) else []
+            try:
+                low, high = (float(b) for b in bounds)
+            except (TypeError, ValueError):
+                raise TrendsQueryError(f'"{operator}" needs two numbers [min, max].', "properties") from None
+            number = self.d.to_number(value)
+            between = exp.and_(
+                exp.GTE(this=number, expression=self.param(low, "float")),
+                exp.LTE(this=number, expression=self.param(high, "float")),
+            )
+            if operator == "between":
+                return between
+            return exp.or_(missing, exp.Not(this=exp.Paren(this=between)))
         if operator in ("icontains", "not_icontains", "regex", "not_regex"):
             needle = self.param(as_text(raw), "string")
             test = self.d.icontains(value, needle) if "icontains" in operator else self.d.regex(value, needle)
             if operator.startswith("not_"):
                 return exp.or_(missing, exp.Not(this=exp.Paren(this=test)))
             return exp.and_(exp.Not(this=missing), test)
+        operator = {"min": "gte", "max": "lte"}.get(operator, operator)
         if operator in ("gt", "gte", "lt", "lte"):
             try:
                 number = float(raw)  # type: ignore[arg-type]
