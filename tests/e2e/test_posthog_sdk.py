@@ -27,7 +27,10 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 def _get(server: Server, key: str, path: str, **params: Any) -> Any:
-    response = httpx.get(f"{server.url}{path}", params=params, headers={"Authorization": f"Bearer {key}"})
+    # Generous: a read waits until every accepted event is applied, slow on a busy machine.
+    response = httpx.get(
+        f"{server.url}{path}", params=params, headers={"Authorization": f"Bearer {key}"}, timeout=60
+    )
     assert response.status_code == 200, response.text
     return response.json()
 

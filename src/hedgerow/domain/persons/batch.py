@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, Text, bindparam, cast, delete, insert, select, tuple_, update
+from sqlalchemy import Table, Text, bindparam, cast, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from hedgerow.db.bulk import BulkStatement
@@ -17,7 +17,8 @@ from hedgerow.domain.cohorts.static import move_members
 from hedgerow.domain.persons.cache import PERSON_PROPERTIES
 from hedgerow.domain.persons.identities import Generation, IdentityMemory, IdentityRow
 from hedgerow.domain.persons.json_text import dumps_text, loads_exact
-from hedgerow.domain.persons.models import Person, PersonDistinctId, PersonReplicaTombstone
+from hedgerow.domain.persons.models import Person, PersonDistinctId
+from hedgerow.domain.persons.tombstones import bury, revive
 from hedgerow.store.base import DistinctIdVersion, PersonVersion, from_micros, to_micros
 
 _CHUNK = 500
@@ -29,7 +30,6 @@ _UNLOADED = datetime(1970, 1, 1, tzinfo=UTC)  # replaced from the row before any
 # cost several times more per batch. Properties are read as JSON text and parsed with orjson.
 PERSONS: Table = Person.__table__  # type: ignore[assignment]
 DISTINCT_IDS: Table = PersonDistinctId.__table__  # type: ignore[assignment]
-TOMBSTONES: Table = PersonReplicaTombstone.__table__  # type: ignore[assignment]
 # The writes of every group: rows straight to the driver (db/bulk.py), properties as JSON text
 # serialised once, for the store and for the replica's version row alike.
 _INSERT_PERSONS = BulkStatement(
@@ -272,32 +272,10 @@ class PersonBatch:
         other.merged_into = into
 
     # --- writing --------------------------------------------------------------------------------
-    def _tombstones(self, kind: str, keys: list[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
-            rows = self.session.connection().execute(
-                select(PersonReplicaTombstone.key, PersonReplicaTombstone.version).where(
-                    PersonReplicaTombstone.project_id == self.project_id,
-                    PersonReplicaTombstone.kind == kind,
-                    PersonReplicaTombstone.key.in_(chunk),
-                )
-            )
-            found.update({key: version for key, version in rows})
-        if found:
-            self.session.connection().execute(
-                delete(PersonReplicaTombstone).where(
-                    PersonReplicaTombstone.project_id == self.project_id,
-                    PersonReplicaTombstone.kind == kind,
-                    PersonReplicaTombstone.key.in_(list(found)),
-                )
-            )
-        return found
-
     def _insert_persons(self, persons: list[tuple[LivePerson, str]]) -> None:
         if not persons:
             return
-        revived = self._tombstones("person", [p.uuid for p, _ in persons])
+        revived = revive(self.session, self.project_id, "person", [p.uuid for p, _ in persons])
         for person, _ in persons:
             person.version = revived.get(person.uuid, -1) + 1
         project_id = self.project_id
@@ -330,7 +308,7 @@ class PersonBatch:
         fresh = [d for d in changed if d.pk is None]
         moved = [d for d in changed if d.pk is not None]
         if fresh:
-            revived = self._tombstones("distinct_id", [d.distinct_id for d in fresh])
+            revived = revive(self.session, self.project_id, "distinct_id", [d.distinct_id for d in fresh])
             for live in fresh:
                 live.version = revived.get(live.distinct_id, -1) + 1
             _INSERT_IDS.executemany(
@@ -344,28 +322,6 @@ class PersonBatch:
             live.version += 1
         if moved:
             _MOVE_IDS.executemany(self.session.connection(), [(d.person.pk, d.version, d.pk) for d in moved])
-
-    def bury(self, persons: Iterable[tuple[str, int]], distinct_ids: Iterable[tuple[str, int]] = ()) -> None:
-        """Record deletion versions ((uuid, version), (distinct id, version)) so that a revived
-        UUID or distinct id starts above them."""
-        rows = [("person", uuid, version) for uuid, version in persons]
-        rows += [("distinct_id", distinct_id, version) for distinct_id, version in distinct_ids]
-        if not rows:
-            return
-        keys = [(kind, key) for kind, key, _ in rows]
-        for start in range(0, len(keys), _CHUNK):
-            self.session.connection().execute(
-                delete(PersonReplicaTombstone).where(
-                    PersonReplicaTombstone.project_id == self.project_id,
-                    tuple_(PersonReplicaTombstone.kind, PersonReplicaTombstone.key).in_(
-                        keys[start : start + _CHUNK]
-                    ),
-                )
-            )
-        self.session.connection().execute(
-            insert(PersonReplicaTombstone),
-            [{"project_id": self.project_id, "kind": k, "key": key, "version": v} for k, key, v in rows],
-        )
 
     def flush(self) -> ReplicaChanges:
         """Write every change; returns the version rows the analytics replica needs."""
@@ -403,7 +359,7 @@ class PersonBatch:
         if removed:
             move_members(self.session, project_id=self.project_id, moves=[_move(p) for p in removed])
             self.session.connection().execute(delete(Person).where(Person.id.in_([p.pk for p in removed])))
-            self.bury([(p.uuid, p.version) for p in removed])
+            bury(self.session, self.project_id, [(p.uuid, p.version) for p in removed])
         self._written = [p for p, _ in [*created, *changed]]
         self._removed = removed
         versions = [self._version_row(p, text) for p, text in [*created, *changed]]

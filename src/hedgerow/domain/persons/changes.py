@@ -16,11 +16,11 @@ from hedgerow.db.types import uuid7
 from hedgerow.domain.ingestion.events import CapturedEvent
 from hedgerow.domain.ingestion.outbox import write_outbox
 from hedgerow.domain.ingestion.service import ingest_events
-from hedgerow.domain.persons.batch import PersonBatch
 from hedgerow.domain.persons.cache import PERSON_PROPERTIES
 from hedgerow.domain.persons.models import Person, PersonDistinctId
 from hedgerow.domain.persons.presentation import ordered_distinct_ids
 from hedgerow.domain.persons.service import distinct_ids_by_person, find_person
+from hedgerow.domain.persons.tombstones import bury
 from hedgerow.errors import InvalidInput
 from hedgerow.store.base import DistinctIdVersion, PersonVersion
 
@@ -63,8 +63,11 @@ def _delete_rows(session: Session, project_id: int, persons: Sequence[Person]) -
         PERSON_PROPERTIES.evict(person.id, person.uuid)
     session.execute(delete(PersonDistinctId).where(PersonDistinctId.person_id.in_(pks)))
     session.execute(delete(Person).where(Person.id.in_(pks)))
-    PersonBatch(session, project_id).bury(
-        [(p.uuid, p.version + 1) for p in persons], [(d, version + 1) for d, version, _ in id_rows]
+    bury(
+        session,
+        project_id,
+        [(p.uuid, p.version + 1) for p in persons],
+        [(d, version + 1) for d, version, _ in id_rows],
     )
     write_outbox(
         session,
