@@ -9,15 +9,12 @@ of that day, and a date-only `is_date_exact` compares days.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hedgerow.domain.ingestion.timestamps import parse_iso
-
-_RELATIVE = re.compile(r"^-?(\d+)([hdwmy])$")
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_UNIT_HOURS = {"h": 1, "d": 24, "w": 24 * 7, "m": 24 * 30, "y": 24 * 365}
+from hedgerow.query.plan import LoweringError
+from hedgerow.query.timeparse import parse_point
 
 
 def person_datetime(value: Any) -> datetime | None:
@@ -42,13 +39,10 @@ def person_datetime(value: Any) -> datetime | None:
 
 def _filter_datetime(value: Any, now: datetime) -> tuple[datetime, bool] | None:
     """The compare point, and whether the filter named a whole day."""
-    text = str(value).strip()
-    relative = _RELATIVE.match(text)
-    if relative:
-        hours = int(relative.group(1)) * _UNIT_HOURS[relative.group(2)]
-        return now - timedelta(hours=hours), False
-    parsed = parse_iso(text)
-    return (parsed, bool(_DATE_ONLY.match(text))) if parsed is not None else None
+    try:
+        return parse_point(str(value), now=now, timezone="UTC")
+    except LoweringError:
+        return None
 
 
 def compare_dates(operator: str, have: Any, want: Any, *, now: datetime | None = None) -> bool:
