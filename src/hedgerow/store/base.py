@@ -235,6 +235,11 @@ class AnalyticsStore(Protocol):
         running after `timeout_seconds` is stopped and raises `QueryTimeout`, writing nothing.
         """
 
+    def select_person_ids(self, members: CompiledQuery, *, timeout_seconds: float | None = None) -> list[str]:
+        """The distinct person ids `members` selects (one column, as `replace_cohort_members`
+        takes it), written nowhere: what a static cohort is populated with. A selection still
+        running after `timeout_seconds` is stopped and raises `QueryTimeout`."""
+
     def cohort_member_ids(
         self, project_id: int, cohort_id: int, version: int, *, limit: int | None = None, offset: int = 0
     ) -> list[str]:

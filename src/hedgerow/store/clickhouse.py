@@ -178,6 +178,19 @@ class ClickHouseStore:
         rows = self._executor.query(sql, params)
         return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
+    def select_person_ids(self, members: CompiledQuery, *, timeout_seconds: float | None = None) -> list[str]:
+        try:
+            rows = self._executor.query(
+                f"SELECT DISTINCT toString(m.*) FROM ({members.sql}) AS m WHERE m.* IS NOT NULL",
+                named_params(members),
+                timeout_seconds=timeout_seconds,
+            )
+        except Exception as exc:
+            if timeout_seconds and "TIMEOUT_EXCEEDED" in str(exc):
+                raise QueryTimeout(timeout_seconds) from exc
+            raise
+        return [row[0] for row in rows]
+
     def query(self, compiled: CompiledQuery) -> list[tuple[Any, ...]]:
         return self._executor.query(compiled.sql, named_params(compiled))
 

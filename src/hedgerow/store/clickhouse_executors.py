@@ -19,7 +19,10 @@ READ_SETTINGS = {"final": 1}
 class ClickHouseExecutor(Protocol):
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_seconds: float | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Rows of a SELECT, stopped by `max_execution_time` when `timeout_seconds` is given."""
 
     def measured_command(
         self, sql: str, params: Mapping[str, Any] | None, *, timeout_seconds: float | None
@@ -65,8 +68,11 @@ class ChdbExecutor:
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._run(sql, params, "CSV")
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        return decode_json_compact(self._run(sql, params, "JSONCompact").bytes())
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_seconds: float | None = None
+    ) -> list[tuple[Any, ...]]:
+        result = self._run(sql, params, "JSONCompact", max_execution_time=timeout_seconds or 0)
+        return decode_json_compact(result.bytes())
 
     def measured_command(
         self, sql: str, params: Mapping[str, Any] | None, *, timeout_seconds: float | None
@@ -125,8 +131,11 @@ class ServerExecutor:
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._client.command(sql, parameters=dict(params) if params else None)
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        result = self._client.query(sql, parameters=dict(params) if params else None)
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_seconds: float | None = None
+    ) -> list[tuple[Any, ...]]:
+        settings = {"max_execution_time": timeout_seconds} if timeout_seconds else None
+        result = self._client.query(sql, parameters=dict(params) if params else None, settings=settings)
         return [tuple(normalise(value) for value in row) for row in result.result_rows]
 
     def measured_command(

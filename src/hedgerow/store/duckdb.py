@@ -267,6 +267,10 @@ class DuckDBStore:
         return MembersWritten(count, read_rows, memory_mb)
 
     # --- reads --------------------------------------------------------------------------------
+    def select_person_ids(self, members: CompiledQuery, *, timeout_seconds: float | None = None) -> list[str]:
+        selected, _, _ = _select_members(self._conn, members, timeout_seconds)
+        return [str(person_id) for person_id in selected.column("person_id").to_pylist()]
+
     def query(self, compiled: CompiledQuery) -> list[tuple[Any, ...]]:
         cursor = self._conn.cursor()
         try:

@@ -86,7 +86,8 @@ def _action_ids(tree: Any) -> set[int]:
     return ids
 
 
-def _context(session: Session, cohort: Cohort, tree: Any, now: datetime) -> LoweringContext:
+def lowering_context(session: Session, cohort: Cohort, tree: Any, now: datetime) -> LoweringContext:
+    """What `tree` refers to, resolved: other cohorts, the project's time zone, actions."""
     cohorts = {
         row.id: CohortRef(is_static=row.is_static, version=row.version)
         for row in session.execute(
@@ -98,6 +99,14 @@ def _context(session: Session, cohort: Cohort, tree: Any, now: datetime) -> Lowe
     return LoweringContext(
         project_id=cohort.project_id, now=now, timezone=timezone, cohorts=cohorts, actions=actions
     )
+
+
+def members_query(
+    filters: dict[str, Any] | None, groups: list[Any], context: LoweringContext, dialect: str
+) -> CompiledQuery:
+    """The criteria as the store's query for their members' person ids; raises `LoweringError`."""
+    compiled = compile_plan(lower(filters, context, groups=groups), dialect_named(dialect))
+    return CompiledQuery(compiled.sql, compiled.params)
 
 
 def _release(cohort: Cohort, pending_version: int) -> None:
@@ -140,7 +149,7 @@ def _start(
             history_id=history.id,
             filters=cohort.filters,
             groups=list(cohort.groups or []),
-            context=_context(session, cohort, tree, now),
+            context=lowering_context(session, cohort, tree, now),
         )
 
 
@@ -214,17 +223,12 @@ def calculate_cohort(
     assert isinstance(run, _Run)
     queries: list[dict[str, Any]] = []
     try:
-        plan = lower(run.filters, run.context, groups=run.groups)
-        compiled = compile_plan(plan, dialect_named(store.dialect))
+        compiled = members_query(run.filters, run.groups, run.context, store.dialect)
         queries.append({"query": compiled.sql})
         began = time.perf_counter()
         try:
             written = store.replace_cohort_members(
-                run.project_id,
-                cohort_id,
-                pending_version,
-                CompiledQuery(compiled.sql, compiled.params),
-                timeout_seconds=timeout_seconds,
+                run.project_id, cohort_id, pending_version, compiled, timeout_seconds=timeout_seconds
             )
         finally:
             queries[0]["query_ms"] = round((time.perf_counter() - began) * 1000)

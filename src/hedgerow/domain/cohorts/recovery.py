@@ -3,7 +3,8 @@
 - Members committed in the metadata store but not yet copied to the analytics store (outbox).
 - CSV imports that were running: the saved upload is imported again (imports are additive, so
   rows added before the crash are skipped); without the file the import is recorded as failed,
-  so no cohort stays "calculating" for good.
+  so no cohort stays "calculating" for good. (Populations from criteria are jobs: the queue runs
+  them again after a crash, see `population.py`.)
 """
 
 from __future__ import annotations
@@ -43,12 +44,18 @@ def _unfinished_imports(factory: sessionmaker[Session]) -> list[tuple[int, str, 
                 CohortCalculationHistory.cohort_id,
                 CohortCalculationHistory.id,
                 CohortCalculationHistory.started_at,
+                CohortCalculationHistory.filters,
             )
             .join(Cohort, Cohort.id == CohortCalculationHistory.cohort_id)
             .where(Cohort.is_static.is_(True), CohortCalculationHistory.finished_at.is_(None))
             .order_by(CohortCalculationHistory.started_at)
         )
-        return [(cohort_id, history_id, started_at) for cohort_id, history_id, started_at in rows]
+        # A row with criteria is a population from criteria, not an import: its job finishes it.
+        return [
+            (cohort_id, history_id, started_at)
+            for cohort_id, history_id, started_at, criteria in rows
+            if not criteria
+        ]
 
 
 def resume_imports(factory: sessionmaker[Session], folder: Path) -> int:

@@ -14,6 +14,7 @@ from hedgerow.domain.activity.service import diff_changes, log_activity
 from hedgerow.domain.cohorts import criteria as crit
 from hedgerow.domain.cohorts.csv_import import CsvPlan, inspect_csv, save_upload, start_import, upload_path
 from hedgerow.domain.cohorts.models import Cohort, CohortCalculationHistory
+from hedgerow.domain.cohorts.population import request_population
 from hedgerow.domain.cohorts.presentation import present
 from hedgerow.domain.cohorts.schemas import CohortOut, CohortWrite
 from hedgerow.domain.cohorts.static import add_members, lock_cohort, normalise_uuid, persons_by_uuid
@@ -142,7 +143,7 @@ def _check_criteria(session: Session, row: Cohort, body: CohortWrite, sent: set[
 
 
 def _record_unsupported_population(session: Session, row: Cohort, source: str) -> None:
-    """A static cohort asked to fill itself from a query or criteria: we cannot run that, so the
+    """A static cohort asked to fill itself from a (HogQL) query: we cannot run that, so the
     attempt is recorded as a failed calculation rather than silently leaving the cohort empty."""
     now = utcnow()
     session.add(
@@ -246,7 +247,8 @@ def create_cohort(
 def _populate_new_static(
     session: Session, row: Cohort, body: CohortWrite, csv: CsvUpload | None
 ) -> ImportTask | None:
-    """PostHog's order: explicit members and/or a CSV, else a query, else criteria, else empty."""
+    """PostHog's order: explicit members and/or a CSV, else a query, else criteria (populated once,
+    by a worker), else empty."""
     if csv is not None or body.create_static_person_ids:
         if body.create_static_person_ids:
             _seed_static_members(session, row, body.create_static_person_ids)
@@ -255,7 +257,7 @@ def _populate_new_static(
     if row.query:
         _record_unsupported_population(session, row, "query")
     elif has_criteria(row.filters):
-        _record_unsupported_population(session, row, "criteria")
+        request_population(session, row)
     else:
         row.last_calculation = utcnow()
     return None
