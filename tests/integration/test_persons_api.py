@@ -234,3 +234,43 @@ def test_filtered_paging_and_total(hedgerow: HedgerowClient) -> None:
     plain = hedgerow.get(url, params={"limit": 7}).json()
     assert len(plain["results"]) == 7 and plain["next"] is None
     assert hedgerow.get(url, params={"limit": 6}).json()["next"] is not None
+
+
+def test_newer_operators(hedgerow: HedgerowClient) -> None:
+    """§3.3's newer operators: between, not_between, min, max, semver_*, is_cleaned_path_exact."""
+    send(
+        hedgerow,
+        {"event": "a", "distinct_id": "v1", "$set": {"age": 17, "app": "1.2.3", "path": "/pricing"}},
+        {"event": "a", "distinct_id": "v2", "$set": {"age": "30", "app": "v1.10.0", "path": "/pricing/"}},
+        {"event": "a", "distinct_id": "v3", "$set": {"age": 65, "app": "2.0.0-beta", "path": "/about"}},
+        {"event": "a", "distinct_id": "v4", "$set": {"age": "old", "app": "banana"}},
+    )
+
+    def ids(operator: str, value: object, key: str) -> list[str]:
+        flt = [{"key": key, "value": value, "operator": operator, "type": "person"}]
+        response = hedgerow.get(hedgerow.api("persons"), params={"properties": json.dumps(flt)})
+        assert response.status_code == 200, response.text
+        return sorted(_ids(response))
+
+    assert ids("between", [18, 65], "age") == ["v2", "v3"]
+    assert ids("between", ["17", "30"], "age") == ["v1", "v2"]
+    assert ids("not_between", [18, 64], "age") == ["v1", "v3"]
+    assert ids("min", 30, "age") == ["v2", "v3"]
+    assert ids("max", 30, "age") == ["v1", "v2"]
+    assert ids("semver_eq", "1.2.3", "app") == ["v1"]
+    assert ids("semver_neq", "1.2.3", "app") == ["v2", "v3"]
+    assert ids("semver_gt", "1.9.9", "app") == ["v2", "v3"]  # numeric parts, not text order
+    assert ids("semver_gte", "1.10", "app") == ["v2", "v3"]
+    assert ids("semver_lt", "2.0.0", "app") == ["v1", "v2"]
+    assert ids("semver_lte", "1.2.3", "app") == ["v1"]
+    assert ids("semver_tilde", "1.2.0", "app") == ["v1"]
+    assert ids("semver_caret", "1.2.0", "app") == ["v1", "v2"]
+    assert ids("semver_caret", "^0.2.0", "app") == []
+    assert ids("semver_wildcard", "1.*", "app") == ["v1", "v2"]
+    assert ids("semver_wildcard", "1.10.*", "app") == ["v2"]
+    assert ids("is_cleaned_path_exact", "/pricing", "path") == ["v1"]
+    unknown = hedgerow.get(
+        hedgerow.api("persons"),
+        params={"properties": json.dumps([{"key": "age", "value": 1, "operator": "nope", "type": "person"}])},
+    )
+    assert_error(unknown, 400, type="validation_error", code="invalid_input", attr="properties")

@@ -224,6 +224,20 @@ def test_replace_cohort_members_swaps_versions(store: AnalyticsStore) -> None:
     assert store.count_cohort_members(1, 6, 3) == 0
 
 
+def test_the_cohorts_a_person_is_in_by_version(store: AnalyticsStore) -> None:
+    store.append_person_versions(
+        [person(P1, 1, plan="pro"), person(P2, 1, plan="free"), person(P1, 1, project_id=2, plan="pro")]
+    )
+    assert store.replace_cohort_members(1, 5, 1, members_with(store, "pro")).count == 1
+    assert store.replace_cohort_members(1, 5, 2, members_with(store, "pro")).count == 1
+    assert store.replace_cohort_members(1, 7, 1, members_with(store, "free")).count == 1
+    assert store.replace_cohort_members(1, 3, 4, members_with(store, "pro")).count == 1
+    assert store.cohort_versions_with_member(1, P1) == [(3, 4), (5, 1), (5, 2)]
+    assert store.cohort_versions_with_member(1, P2) == [(7, 1)]
+    assert store.cohort_versions_with_member(2, P1) == []
+    assert store.cohort_versions_with_member(1, P3) == []
+
+
 def test_replace_cohort_members_reports_what_the_engine_read(store: AnalyticsStore) -> None:
     store.append_person_versions(
         [person(f"00000000-0000-4000-8000-{i:012d}", 1, plan="pro") for i in range(40)]

@@ -254,6 +254,10 @@ class AnalyticsStore(Protocol):
 
     def count_cohort_members(self, project_id: int, cohort_id: int, version: int) -> int: ...
 
+    def cohort_versions_with_member(self, project_id: int, person_id: str) -> list[tuple[int, int]]:
+        """(cohort id, version) of every stored dynamic membership of this person, by cohort id
+        then version; a reader keeps the pairs at each cohort's current version."""
+
     def query(self, compiled: CompiledQuery) -> list[tuple[Any, ...]]: ...
 
     def close(self) -> None: ...

@@ -238,6 +238,15 @@ class ClickHouseStore:
         }
         return [row[0] for row in self._executor.query(sql, params)]
 
+    def cohort_versions_with_member(self, project_id: int, person_id: str) -> list[tuple[int, int]]:
+        sql = (
+            "SELECT DISTINCT cohort_id, version FROM cohort_members"
+            " WHERE project_id = {_hr_project_id:Int64} AND person_id = {_hr_person_id:UUID}"
+            " ORDER BY cohort_id, version"
+        )
+        rows = self._executor.query(sql, {"_hr_project_id": project_id, "_hr_person_id": person_id})
+        return [(int(cohort), int(version)) for cohort, version in rows]
+
     def count_cohort_members(self, project_id: int, cohort_id: int, version: int) -> int:
         return self._scalar(
             f"SELECT count() FROM cohort_members WHERE {_COHORT_SCOPE} AND version = {{_hr_version:Int64}}",

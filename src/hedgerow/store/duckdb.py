@@ -339,6 +339,16 @@ class DuckDBStore:
         )
         return int(rows[0][0])
 
+    def cohort_versions_with_member(self, project_id: int, person_id: str) -> list[tuple[int, int]]:
+        rows = self.query(
+            CompiledQuery(
+                "SELECT DISTINCT cohort_id, version FROM cohort_members WHERE project_id = $project_id"
+                " AND person_id = CAST($person_id AS UUID) ORDER BY cohort_id, version",
+                {"project_id": project_id, "person_id": person_id},
+            )
+        )
+        return [(int(cohort), int(version)) for cohort, version in rows]
+
 
 def _select_members(
     conn: duckdb.DuckDBPyConnection, members: CompiledQuery, timeout_seconds: float | None

@@ -1,4 +1,5 @@
-"""/api/projects/{project_id}/persons/ — list, retrieve, property edits, delete (scopes person:*)."""
+"""/api/projects/{project_id}/persons/ — list, retrieve, property values, cohorts, activity, property
+edits, split, delete (scopes person:*; activity: activity_log:read)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,24 @@ from fastapi.responses import JSONResponse, Response
 from hedgerow.api.deps import (
     Scoped,
     SessionDep,
+    StoreDep,
     catch_up_ingestion,
     check_format,
     json_body,
     notify_ingestion,
     project_scope,
+    require_scopes,
     validate_body,
 )
 from hedgerow.api.envelope import RequestError, limit_offset_page, page_window
+from hedgerow.api.pages import activity_page
 from hedgerow.domain.persons import changes, service
 from hedgerow.domain.persons.filtering import parse_property_filters
+from hedgerow.domain.persons.history import person_activity
+from hedgerow.domain.persons.memberships import person_cohorts
 from hedgerow.domain.persons.schemas import PersonDetailOut, PersonPropertiesPatch, PropertyUpdate
+from hedgerow.domain.persons.split import split_person
+from hedgerow.domain.persons.values import person_property_values
 from hedgerow.errors import InvalidInput
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -32,6 +40,9 @@ router = APIRouter(
     prefix="/api/projects/{project_id}/persons", tags=["persons"], dependencies=[Depends(catch_up_ingestion)]
 )
 Persons = Annotated[Scoped, Depends(project_scope("person"))]
+# As PostHog: the activity routes ask for the activity log scope, not the persons one.
+PersonActivity = Annotated[Scoped, Depends(project_scope("activity_log", action="read"))]
+ACTIVITY_PAGE_SIZE = 10
 
 
 @router.get("", summary="List persons")
@@ -73,6 +84,46 @@ async def bulk_delete(request: Request, ctx: Persons, session: SessionDep) -> Re
     changes.bulk_delete_persons(session, project_id=ctx.project.id, distinct_ids=distinct_ids, uuids=ids)
     notify_ingestion(request)
     return Response(status_code=202)
+
+
+@router.get("/values", summary="The most common values of a person property")
+def property_values(request: Request, ctx: Persons, session: SessionDep) -> dict[str, Any]:
+    query = request.query_params
+    results = person_property_values(
+        session, project_id=ctx.project.id, key=query.get("key"), search=query.get("value")
+    )
+    return {"results": results, "refreshing": False}
+
+
+@router.get("/cohorts", summary="The cohorts a person is in")
+def cohorts_of_person(request: Request, ctx: Persons, session: SessionDep, store: StoreDep) -> dict[str, Any]:
+    require_scopes(ctx, "cohort:read")
+    found = person_cohorts(
+        session, project=ctx.project, person_id=request.query_params.get("person_id"), store=store
+    )
+    return {"results": [cohort.model_dump(mode="json") for cohort in found]}
+
+
+@router.get("/activity", summary="Activity of every person in the project")
+def all_activity(request: Request, ctx: PersonActivity, session: SessionDep) -> dict[str, Any]:
+    return activity_page(
+        request,
+        lambda page, limit: person_activity(
+            session, project=ctx.project, person_id=None, page=page, limit=limit
+        ),
+        ACTIVITY_PAGE_SIZE,
+    )
+
+
+@router.get("/{person_id}/activity", summary="Activity of one person")
+def activity(request: Request, person_id: str, ctx: PersonActivity, session: SessionDep) -> dict[str, Any]:
+    return activity_page(
+        request,
+        lambda page, limit: person_activity(
+            session, project=ctx.project, person_id=person_id, page=page, limit=limit
+        ),
+        ACTIVITY_PAGE_SIZE,
+    )
 
 
 @router.get("/{person_id}", summary="Retrieve a person (by primary key or UUID)")
@@ -122,13 +173,32 @@ async def delete_property(
     key = data.get("$unset") if isinstance(data, dict) else None
     if not isinstance(key, str) or not key:
         raise InvalidInput("This field is required.", code="required", attr="$unset")
-    changes.delete_person_property(session, project_id=ctx.project.id, person_id=person_id, key=key)
+    changes.delete_person_property(
+        session, project=ctx.project, user_id=ctx.actor.user.id, person_id=person_id, key=key
+    )
+    notify_ingestion(request)
+    return JSONResponse({"success": True}, status_code=201)
+
+
+@router.post("/{person_id}/split", status_code=201, summary="Split a merged person")
+async def split(request: Request, person_id: str, ctx: Persons, session: SessionDep) -> JSONResponse:
+    data = await json_body(request)
+    if not isinstance(data, dict):
+        raise InvalidInput("Invalid data. Expected a dictionary.")
+    split_person(
+        session,
+        project=ctx.project,
+        user_id=ctx.actor.user.id,
+        person_id=person_id,
+        main_distinct_id=data.get("main_distinct_id"),
+        distinct_ids_to_split=data.get("distinct_ids_to_split"),
+    )
     notify_ingestion(request)
     return JSONResponse({"success": True}, status_code=201)
 
 
 @router.delete("/{person_id}", status_code=202, summary="Delete a person")
 def delete_person(request: Request, person_id: str, ctx: Persons, session: SessionDep) -> Response:
-    changes.delete_person(session, project_id=ctx.project.id, person_id=person_id)
+    changes.delete_person(session, project=ctx.project, user_id=ctx.actor.user.id, person_id=person_id)
     notify_ingestion(request)
     return Response(status_code=202)

@@ -17,10 +17,12 @@ from hedgerow.domain.ingestion.events import CapturedEvent
 from hedgerow.domain.ingestion.outbox import write_outbox
 from hedgerow.domain.ingestion.service import ingest_events
 from hedgerow.domain.persons.cache import PERSON_PROPERTIES
+from hedgerow.domain.persons.history import log_person_activity
 from hedgerow.domain.persons.models import Person, PersonDistinctId
 from hedgerow.domain.persons.presentation import ordered_distinct_ids
 from hedgerow.domain.persons.service import distinct_ids_by_person, find_person
 from hedgerow.domain.persons.tombstones import bury
+from hedgerow.domain.projects.schemas import ProjectRef
 from hedgerow.errors import InvalidInput
 from hedgerow.store.base import DistinctIdVersion, PersonVersion
 
@@ -43,9 +45,14 @@ def set_person_properties(
     _send_person_event(session, person, "$set", {"$set": properties})
 
 
-def delete_person_property(session: Session, *, project_id: int, person_id: str, key: str) -> None:
-    person = find_person(session, project_id=project_id, person_id=person_id)
+def delete_person_property(
+    session: Session, *, project: ProjectRef, user_id: int | None, person_id: str, key: str
+) -> None:
+    person = find_person(session, project_id=project.id, person_id=person_id)
     _send_person_event(session, person, "$delete_person_property", {"$unset": [key]})
+    log_person_activity(
+        session, project=project, user_id=user_id, person=person, activity="delete_property", action="changed"
+    )
 
 
 def _delete_rows(session: Session, project_id: int, persons: Sequence[Person]) -> None:
@@ -85,9 +92,10 @@ def _delete_rows(session: Session, project_id: int, persons: Sequence[Person]) -
     )
 
 
-def delete_person(session: Session, *, project_id: int, person_id: str) -> None:
-    person = find_person(session, project_id=project_id, person_id=person_id)
-    _delete_rows(session, project_id, [person])
+def delete_person(session: Session, *, project: ProjectRef, user_id: int | None, person_id: str) -> None:
+    person = find_person(session, project_id=project.id, person_id=person_id)
+    log_person_activity(session, project=project, user_id=user_id, person=person, activity="deleted")
+    _delete_rows(session, project.id, [person])
 
 
 def bulk_delete_persons(

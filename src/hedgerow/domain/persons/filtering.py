@@ -2,6 +2,8 @@
 
 Values compare as text, the way PostHog compares JSON property values: `5`, `5.0` and `"5"`
 are equal, `true` equals `"true"`. A missing property never equals anything and is never set.
+`between`/`not_between` take `[low, high]` (inclusive, numbers), `min`/`max` one number; the
+`semver_*` operators are in `semver.py`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hedgerow.domain.persons.dates import compare_dates
+from hedgerow.domain.persons.semver import compare_versions
 from hedgerow.errors import InvalidInput
 
 Operator = Literal[
@@ -34,6 +37,20 @@ Operator = Literal[
     "is_date_exact",
     "is_date_before",
     "is_date_after",
+    "between",
+    "not_between",
+    "min",
+    "max",
+    "is_cleaned_path_exact",
+    "semver_eq",
+    "semver_neq",
+    "semver_gt",
+    "semver_gte",
+    "semver_lt",
+    "semver_lte",
+    "semver_tilde",
+    "semver_caret",
+    "semver_wildcard",
 ]
 
 
@@ -101,10 +118,26 @@ def _candidates(value: Any) -> list[str]:
 
 
 def _compare(op: str, have: Any, want: Any) -> bool:
+    """gt/gte/lt/lte, and `min`/`max` (at least / at most), as numbers only."""
     left, right = _as_number(have), _as_number(want)
     if left is None or right is None:
         return False
-    return {"gt": left > right, "gte": left >= right, "lt": left < right, "lte": left <= right}[op]
+    if op in ("gte", "min"):
+        return left >= right
+    if op in ("lte", "max"):
+        return left <= right
+    return left > right if op == "gt" else left < right
+
+
+def _within(have: Any, bounds: Any) -> bool | None:
+    """Whether a number lies in `[low, high]` (inclusive); None when either side is not numeric
+    or the bounds are not a pair."""
+    if not isinstance(bounds, list | tuple) or len(bounds) != 2:
+        return None
+    number, low, high = _as_number(have), _as_number(bounds[0]), _as_number(bounds[1])
+    if number is None or low is None or high is None:
+        return None
+    return low <= number <= high
 
 
 def matches(properties: dict[str, Any], flt: PropertyFilter) -> bool:
@@ -126,6 +159,14 @@ def matches(properties: dict[str, Any], flt: PropertyFilter) -> bool:
         return have not in wanted
     if flt.operator.startswith("is_date_"):
         return compare_dates(flt.operator, properties[flt.key], flt.value)
+    if flt.operator.startswith("semver_"):
+        return compare_versions(flt.operator, properties[flt.key], flt.value)
+    if flt.operator in ("between", "not_between"):
+        within = _within(properties[flt.key], flt.value)
+        return within is not None and within == (flt.operator == "between")
+    if flt.operator == "is_cleaned_path_exact":
+        # Paths are cleaned by a project's path-cleaning rules; without any, this is exact.
+        return have in wanted
     if flt.operator == "icontains":
         return any(w.lower() in have.lower() for w in wanted)
     if flt.operator == "not_icontains":
