@@ -54,6 +54,7 @@ def project_ref(project: Project) -> ProjectRef:
         name=project.name,
         api_token=project.api_token,
         timezone=project.timezone,
+        week_start_day=project.week_start_day,
     )
 
 
