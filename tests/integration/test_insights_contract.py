@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from hedgerow.db.session import transaction
 from hedgerow.domain.insights.models import Insight
-from tests.integration.test_insights import INS, create, get, query
+from tests.integration.test_insights import INS, add_events, create, get, query
 from tests.support import HedgerowClient, assert_error
 
 
@@ -194,3 +194,26 @@ def test_next_allowed_client_refresh_is_sooner_for_short_ranges(hedgerow: Hedger
     assert datetime.fromisoformat(last["cache_target_age"]) - datetime.fromisoformat(
         last["last_refresh"]
     ) == timedelta(hours=6)
+
+
+def test_date_operators_filter_trends(hedgerow: HedgerowClient) -> None:
+    add_events(
+        hedgerow,
+        ("a", 13, {"paid": "2012-01-02"}),
+        ("b", 14, {"paid": "2012-01-09T10:00:00Z"}),
+        ("c", 15, {}),
+    )
+    expected = {
+        "is_date_before": [0, 0, 0, 1, 0, 0],
+        "is_date_after": [0, 0, 0, 0, 1, 0],
+        "is_date_exact": [0, 0, 0, 1, 0, 0],
+    }
+    for operator, data in expected.items():
+        value = "2012-01-02" if operator == "is_date_exact" else "2012-01-05"
+        prop = {"key": "paid", "operator": operator, "value": value, "type": "event"}
+        made = create(hedgerow, name=operator, query=query(properties=[prop]))
+        assert get(hedgerow, made["id"], "?refresh=blocking")["result"][0]["data"] == data, operator
+    bad = {"key": "paid", "operator": "is_date_after", "value": "whenever", "type": "event"}
+    made = create(hedgerow, name="bad", query=query(properties=[bad]))
+    response = hedgerow.get(hedgerow.api(INS) + f"{made['id']}/?refresh=blocking")
+    assert_error(response, 400, type="validation_error", code="invalid_input", attr="properties")
