@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from hedgerow.db.session import transaction
 from hedgerow.domain.insights.models import Insight
+from hedgerow.domain.projects.models import Project
 from tests.integration.test_insights import INS, add_events, create, get, query
 from tests.support import HedgerowClient, assert_error
 
@@ -217,3 +218,16 @@ def test_date_operators_filter_trends(hedgerow: HedgerowClient) -> None:
     made = create(hedgerow, name="bad", query=query(properties=[bad]))
     response = hedgerow.get(hedgerow.api(INS) + f"{made['id']}/?refresh=blocking")
     assert_error(response, 400, type="validation_error", code="invalid_input", attr="properties")
+
+
+def test_weeks_start_on_the_projects_week_start_day(hedgerow: HedgerowClient) -> None:
+    add_events(hedgerow, ("a", 10, {}), ("b", 15, {}))
+    made = create(hedgerow, name="weekly", query=query(interval="week"))
+    sunday = get(hedgerow, made["id"], "?refresh=blocking")["result"][0]
+    assert sunday["days"] == ["2012-01-08", "2012-01-15"] and sunday["data"] == [1, 1]
+    with transaction(hedgerow.app.state.sessionmaker) as session:
+        session.execute(update(Project).where(Project.id == hedgerow.project_id).values(week_start_day=1))
+    # The week start is part of the cache key: the Sunday result is not served for Monday weeks.
+    assert get(hedgerow, made["id"])["result"] is None
+    monday = get(hedgerow, made["id"], "?refresh=blocking")["result"][0]
+    assert monday["days"] == ["2012-01-09"] and monday["data"] == [2]
