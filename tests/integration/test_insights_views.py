@@ -85,6 +85,7 @@ def test_viewed_needs_insight_read_and_the_undeclared_actions_refuse_scoped_keys
         ("GET", "my_last_viewed/", None),
         ("GET", "trending/", None),
         ("POST", "cancel/", {"client_query_id": "abc"}),
+        ("POST", "timing/", {"insight": "TRENDS", "success": True}),
     ):
         assert_error(
             hedgerow.request(method, hedgerow.api(INS) + action, key=reader, json=body),
@@ -95,6 +96,11 @@ def test_viewed_needs_insight_read_and_the_undeclared_actions_refuse_scoped_keys
         )
     legacy = hedgerow.issue_key([])
     assert hedgerow.get(hedgerow.api(INS) + "my_last_viewed/", key=legacy).status_code == 200
+
+
+def test_timing_reports_are_accepted(hedgerow: HedgerowClient) -> None:
+    response = hedgerow.post(hedgerow.api(INS) + "timing/", json={"insight": "TRENDS", "success": True})
+    assert response.status_code == 201, response.text
 
 
 def test_cancel_answers_201_and_needs_a_client_query_id(hedgerow: HedgerowClient) -> None:

@@ -227,6 +227,11 @@ async def cancel_query(request: Request, ctx: Undeclared) -> Response:
     return Response(status_code=201)
 
 
+@routes.post("/timing", status_code=201, summary="Accept a client's timing report (not kept)")
+def timing(ctx: Undeclared) -> Response:
+    return Response(status_code=201)
+
+
 @routes.get("/{insight_id}/activity", summary="Activity of one insight")
 def insight_activity(request: Request, insight_id: str, ctx: Activity, session: SessionDep) -> dict[str, Any]:
     service.activity_item_exists(session, project=ctx.project, insight_id=_insight_id(insight_id))
