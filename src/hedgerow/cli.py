@@ -88,7 +88,7 @@ def cmd_keys_create(args: argparse.Namespace) -> None:
 
 
 def cmd_projects_create(args: argparse.Namespace) -> None:
-    project = _run(lambda s: projects.create_project(s, name=args.name))
+    project = _run(lambda s: projects.create_project(s, name=args.name, week_start_day=args.week_start_day))
     _emit(
         args, {"id": project.id, "api_token": project.api_token}, f"Project {project.id}: {project.api_token}"
     )
@@ -255,6 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
     proj = sub.add_parser("projects", help="projects").add_subparsers(dest="projects_command", required=True)
     pcreate = proj.add_parser("create", help="create a project")
     pcreate.add_argument("--name", required=True)
+    pcreate.add_argument(
+        "--week-start-day",
+        type=int,
+        choices=(0, 1),
+        help="first day of the week in trends: 0 Sunday (default), 1 Monday",
+    )
     pcreate.add_argument("--json", action="store_true")
     pcreate.set_defaults(func=cmd_projects_create)
     plist = proj.add_parser("list", help="list projects")

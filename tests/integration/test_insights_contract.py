@@ -10,7 +10,8 @@ from sqlalchemy import update
 
 from hedgerow.db.session import transaction
 from hedgerow.domain.insights.models import Insight
-from tests.integration.test_insights import INS, create, get, query
+from hedgerow.domain.projects.models import Project
+from tests.integration.test_insights import INS, add_events, create, get, query
 from tests.support import HedgerowClient, assert_error
 
 
@@ -194,3 +195,39 @@ def test_next_allowed_client_refresh_is_sooner_for_short_ranges(hedgerow: Hedger
     assert datetime.fromisoformat(last["cache_target_age"]) - datetime.fromisoformat(
         last["last_refresh"]
     ) == timedelta(hours=6)
+
+
+def test_date_operators_filter_trends(hedgerow: HedgerowClient) -> None:
+    add_events(
+        hedgerow,
+        ("a", 13, {"paid": "2012-01-02"}),
+        ("b", 14, {"paid": "2012-01-09T10:00:00Z"}),
+        ("c", 15, {}),
+    )
+    expected = {
+        "is_date_before": [0, 0, 0, 1, 0, 0],
+        "is_date_after": [0, 0, 0, 0, 1, 0],
+        "is_date_exact": [0, 0, 0, 1, 0, 0],
+    }
+    for operator, data in expected.items():
+        value = "2012-01-02" if operator == "is_date_exact" else "2012-01-05"
+        prop = {"key": "paid", "operator": operator, "value": value, "type": "event"}
+        made = create(hedgerow, name=operator, query=query(properties=[prop]))
+        assert get(hedgerow, made["id"], "?refresh=blocking")["result"][0]["data"] == data, operator
+    bad = {"key": "paid", "operator": "is_date_after", "value": "whenever", "type": "event"}
+    made = create(hedgerow, name="bad", query=query(properties=[bad]))
+    response = hedgerow.get(hedgerow.api(INS) + f"{made['id']}/?refresh=blocking")
+    assert_error(response, 400, type="validation_error", code="invalid_input", attr="properties")
+
+
+def test_weeks_start_on_the_projects_week_start_day(hedgerow: HedgerowClient) -> None:
+    add_events(hedgerow, ("a", 10, {}), ("b", 15, {}))
+    made = create(hedgerow, name="weekly", query=query(interval="week"))
+    sunday = get(hedgerow, made["id"], "?refresh=blocking")["result"][0]
+    assert sunday["days"] == ["2012-01-08", "2012-01-15"] and sunday["data"] == [1, 1]
+    with transaction(hedgerow.app.state.sessionmaker) as session:
+        session.execute(update(Project).where(Project.id == hedgerow.project_id).values(week_start_day=1))
+    # The week start is part of the cache key: the Sunday result is not served for Monday weeks.
+    assert get(hedgerow, made["id"])["result"] is None
+    monday = get(hedgerow, made["id"], "?refresh=blocking")["result"][0]
+    assert monday["days"] == ["2012-01-09"] and monday["data"] == [2]

@@ -50,6 +50,13 @@ CASES: dict[str, dict[str, Any]] = {
         "series": [{"kind": "ActionsNode", "id": 9, "math": "p90", "math_property": "amount"}]
     },
     "trends_weekly_active": {"series": [{**VIEWS, "math": "weekly_active"}]},
+    "trends_date_properties": {
+        "series": [VIEWS],
+        "properties": [
+            {"key": "signed_up", "operator": "is_date_exact", "value": "2024-01-03", "type": "person"},
+            {"key": "paid_at", "operator": "is_date_after", "value": "-3d", "type": "event"},
+        ],
+    },
 }
 
 
@@ -73,8 +80,12 @@ def test_golden_sql(case: str, dialect: str) -> None:
         ({"series": [{**VIEWS, "math": "hogql"}]}, 'Math "hogql" is not supported.'),
         ({"series": [VIEWS], "properties": [{"key": "x", "type": "element"}]}, 'type "element"'),
         (
-            {"series": [VIEWS], "properties": [{"key": "x", "operator": "is_date_before", "value": "-1d"}]},
+            {"series": [VIEWS], "properties": [{"key": "x", "operator": "flag_evaluates_to", "value": 1}]},
             "operator",
+        ),
+        (
+            {"series": [VIEWS], "properties": [{"key": "x", "operator": "is_date_before", "value": "soon"}]},
+            "Invalid date value 'soon'",
         ),
         (
             {"series": [VIEWS], "properties": [{"key": "id", "value": 99, "type": "cohort"}]},

@@ -99,15 +99,22 @@ class Scoped:
     project: ProjectRef
 
 
+UNDECLARED_SCOPE = "This action does not support Personal API Key access"
+
+
 def project_scope(
-    scope_object: str | None, *, action: str | None = None
+    scope_object: str | None, *, action: str | None = None, undeclared: bool = False
 ) -> Callable[[Request, SessionDep, ActorDep, str], Coroutine[Any, Any, Scoped]]:
     """Authorize a project route: scope (read for safe methods, write otherwise), project, membership.
 
-    `scope_object=None` marks an action personal API keys may use without a particular scope.
+    `scope_object=None` marks an action personal API keys may use without a particular scope;
+    `undeclared=True` one PostHog declares no scope for, which keys limited to scopes may not use
+    (legacy keys without scopes, and `*` keys, still may).
     """
 
     async def dependency(request: Request, session: SessionDep, actor: ActorDep, project_id: str) -> Scoped:
+        if undeclared and actor.scopes and "*" not in actor.scopes:
+            raise PermissionDenied(UNDECLARED_SCOPE)
         if scope_object is not None:
             needed = action or ("read" if request.method in SAFE_METHODS else "write")
             missing = first_missing_scope(actor.scopes, [f"{scope_object}:{needed}"])

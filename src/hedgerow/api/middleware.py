@@ -37,8 +37,9 @@ class OptionalTrailingSlash:
         await self.app(scope, receive, send)
 
 
-# Legacy flat routes act on the caller's current project: `/api/cohort/...`, `/api/dashboard/...`.
-_LEGACY = re.compile(r"^/api/(cohort|dashboard)(?=/|$)")
+# Legacy flat routes act on the caller's current project: `/api/cohort/...`, `/api/dashboard/...`,
+# `/api/insight/...`.
+_LEGACY = re.compile(r"^/api/(cohort|dashboard|insight)(?=/|$)")
 # Dashboards are project-level: an environment's dashboards are its project's.
 _ENVIRONMENT_DASHBOARDS = re.compile(r"^/api/environments/([^/]+)/dashboards(?=/|$)")
 

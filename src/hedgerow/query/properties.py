@@ -68,7 +68,7 @@ def _scalar(value: Any, operator: str) -> Any:
     return value
 
 
-def _date_match(key: str, operator: str, value: Any, *, now: datetime, timezone: str) -> PropertyMatch:
+def date_match(key: str, operator: str, value: Any, *, now: datetime, timezone: str) -> PropertyMatch:
     value = _scalar(value, operator)
     if not isinstance(value, str) or not value.strip():
         raise LoweringError(f"Operator '{operator}' needs a date value")
@@ -121,7 +121,7 @@ def property_match(
     if op in ("is_set", "is_not_set"):
         return PropertyMatch(key, "is_set", negated=op == "is_not_set")
     if op in ("is_date_exact", "is_date_before", "is_date_after"):
-        return _date_match(key, op, value, now=now, timezone=timezone)
+        return date_match(key, op, value, now=now, timezone=timezone)
     if op in UNSUPPORTED_OPERATORS:
         raise LoweringError(f"Operator '{op}' is not supported for cohort criteria")
     raise LoweringError(f"Unknown operator '{op}'")

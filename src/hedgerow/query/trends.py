@@ -86,6 +86,9 @@ class TrendsContext:
     actions: Mapping[int, Sequence[Mapping[str, Any]]] = field(default_factory=dict)  # steps per action
     # Cumulative graphs count each person once, in the bucket where they first appear.
     first_seen: bool = False
+    # When the query runs: relative values of date property filters count back from it
+    # (unset: from the end of the range).
+    now: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,12 @@ def compile_series(source: Mapping[str, Any], index: int, ctx: TrendsContext, di
     # two first-time maths is not confirmed, so both count the first matching event).
     first_time = math in FIRST_TIME_MATH
     b = ConditionBuilder(
-        DIALECTS[dialect], project_id=ctx.project_id, cohorts=ctx.cohorts, actions=ctx.actions
+        DIALECTS[dialect],
+        project_id=ctx.project_id,
+        cohorts=ctx.cohorts,
+        actions=ctx.actions,
+        timezone=ctx.timezone,
+        now=ctx.now or ctx.date_to,
     )
     e_ts = exp.column("timestamp", table="e")
     conditions: list[exp.Expr] = [exp.column("project_id", table="e").eq(b.param(ctx.project_id, "int"))]

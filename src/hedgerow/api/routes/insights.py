@@ -25,15 +25,15 @@ from hedgerow.api.envelope import limit_offset_page, page_window
 from hedgerow.api.openapi import body_of
 from hedgerow.api.pages import activity_page
 from hedgerow.domain.activity.service import list_activity
-from hedgerow.domain.insights import listing, service
+from hedgerow.domain.insights import listing, service, views
 from hedgerow.domain.insights.context import parse_override
 from hedgerow.domain.insights.presentation import Viewing
 from hedgerow.domain.insights.results import parse_refresh
-from hedgerow.domain.insights.schemas import InsightOut
-from hedgerow.domain.insights.schemas_write import InsightWrite
+from hedgerow.domain.insights.schemas import InsightBasicOut, InsightOut
+from hedgerow.domain.insights.schemas_write import InsightsViewed, InsightWrite
 from hedgerow.domain.projects.schemas import ProjectRef
 from hedgerow.domain.sharing import service as sharing
-from hedgerow.errors import AuthenticationFailed, NotFound, PermissionDenied
+from hedgerow.errors import AuthenticationFailed, InvalidInput, NotFound, PermissionDenied
 
 SHARING_TOKEN = "sharing_access_token"
 TRUTHY = ("1", "true", "yes", "on")
@@ -54,6 +54,9 @@ routes = APIRouter(
 _insight_scope = project_scope("insight")
 Insights = Annotated[Scoped, Depends(_insight_scope)]
 Activity = Annotated[Scoped, Depends(project_scope("activity_log", action="read"))]
+# Recording a view only reads insights; the actions PostHog declares no scope for refuse scoped keys.
+InsightReaders = Annotated[Scoped, Depends(project_scope("insight", action="read"))]
+Undeclared = Annotated[Scoped, Depends(project_scope(None, undeclared=True))]
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,7 @@ def list_insights(request: Request, ctx: Readers, session: SessionDep, store: St
             tags=_json_strings(q.get("tags")),
             order=q.get("order"),
             only=ctx.only,
-            dates={name: q[name] for name in listing.DATE_FILTERS if q.get(name)},
+            dates={name: q[name] for name in listing.DATE_PARAMS if q.get(name)},
         ),
         limit=limit,
         offset=offset,
@@ -175,6 +178,58 @@ def _insight_id(raw: str) -> int:
     if not raw.isdigit():
         raise NotFound()
     return int(raw)
+
+
+@routes.post("/viewed", status_code=201, summary="Record that the requester viewed these insights")
+async def insights_viewed(request: Request, ctx: InsightReaders, session: SessionDep) -> Response:
+    body, _ = validate_body(InsightsViewed, await json_body(request))
+    views.record_views(session, project=ctx.project, user_id=ctx.actor.user.id, insight_ids=body.insight_ids)
+    return Response(status_code=201)
+
+
+@routes.post("/{insight_id}/viewed", status_code=201, summary="Record that the requester viewed an insight")
+def insight_viewed(insight_id: str, ctx: InsightReaders, session: SessionDep) -> Response:
+    views.record_views(
+        session, project=ctx.project, user_id=ctx.actor.user.id, insight_ids=[_insight_id(insight_id)]
+    )
+    return Response(status_code=201)
+
+
+@routes.get("/my_last_viewed", summary="The insights the requester viewed most recently")
+def my_last_viewed(request: Request, ctx: Undeclared, session: SessionDep) -> list[InsightBasicOut]:
+    check_format(request)
+    return views.my_last_viewed(session, project=ctx.project, user_id=ctx.actor.user.id)
+
+
+def _positive(raw: str | None, default: int) -> int:
+    return int(raw) if raw is not None and raw.isdigit() and int(raw) > 0 else default
+
+
+@routes.get("/trending", summary="The insights most viewed lately, with their view counts and viewers")
+def trending_insights(request: Request, ctx: Undeclared, session: SessionDep) -> dict[str, Any]:
+    check_format(request)
+    q = request.query_params
+    found = views.trending(
+        session,
+        project=ctx.project,
+        days=_positive(q.get("days"), 7),
+        limit=_positive(q.get("limit"), 10),
+    )
+    return {"results": found}
+
+
+@routes.post("/cancel", status_code=201, summary="Cancel a running calculation by its client_query_id")
+async def cancel_query(request: Request, ctx: Undeclared) -> Response:
+    body = await json_body(request)
+    if not isinstance(body, dict) or not body.get("client_query_id"):
+        raise InvalidInput("Missing client_query_id")
+    # Calculations run to completion within their request: there is never one left to stop.
+    return Response(status_code=201)
+
+
+@routes.post("/timing", status_code=201, summary="Accept a client's timing report (not kept)")
+def timing(ctx: Undeclared) -> Response:
+    return Response(status_code=201)
 
 
 @routes.get("/{insight_id}/activity", summary="Activity of one insight")

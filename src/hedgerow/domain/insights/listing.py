@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -14,6 +15,7 @@ from hedgerow.domain.insights.dates import parse_moment
 from hedgerow.domain.insights.models import Insight
 from hedgerow.domain.insights.presentation import Viewing, present_basic, present_insights
 from hedgerow.domain.insights.schemas import InsightBasicOut, InsightOut
+from hedgerow.domain.insights.views import last_viewed_by
 from hedgerow.domain.projects.schemas import ProjectRef
 
 
@@ -37,7 +39,8 @@ class ListFilters:
     tags: list[str] | None = None
     order: str | None = None
     only: set[int] | None = None  # a sharing token's insights
-    # Raw `date_from`/`date_to` (on last_modified_at) and `created_date_from`/`created_date_to`.
+    # Raw `date_from`/`date_to` (on last_modified_at), `created_date_from`/`created_date_to`, and
+    # `last_viewed_date_from`/`last_viewed_date_to`.
     dates: dict[str, str] = field(default_factory=dict)
 
 
@@ -47,6 +50,9 @@ DATE_FILTERS = {
     "created_date_from": (Insight.created_at, ">"),
     "created_date_to": (Insight.created_at, "<"),
 }
+# On when the requester last viewed the insight (never viewed: left out).
+VIEW_DATE_FILTERS = {"last_viewed_date_from": ">", "last_viewed_date_to": "<"}
+DATE_PARAMS = (*DATE_FILTERS, *VIEW_DATE_FILTERS)
 
 
 ORDERABLE = (
@@ -111,7 +117,16 @@ def _sort_key(name: str) -> Any:
     return key
 
 
-def _ordered(rows: list[Insight], order: str | None) -> list[Insight]:
+def _by_last_view(rows: list[Insight], viewed: dict[int, datetime], descending: bool) -> list[Insight]:
+    """Most recent views first (never viewed last) or, ascending, never viewed first."""
+    ordered = sorted(rows, key=lambda r: r.id)
+    ordered.sort(key=lambda r: viewed.get(r.id) or datetime.min.replace(tzinfo=UTC), reverse=descending)
+    return ordered
+
+
+def _ordered(rows: list[Insight], order: str | None, viewed: dict[int, datetime]) -> list[Insight]:
+    if order in ("last_viewed_at", "-last_viewed_at"):
+        return _by_last_view(rows, viewed, descending=order.startswith("-"))
     field_name = (order or "order").lstrip("-")
     if field_name not in ORDERABLE:
         field_name = "order"
@@ -134,7 +149,10 @@ def list_insights(
     if filters.mine and viewing.viewer_id is not None:
         query = query.where(Insight.created_by_id == viewing.viewer_id)
     now = utcnow()
+    viewed = last_viewed_by(session, project.id, viewing.viewer_id)
     for name, raw in filters.dates.items():
+        if name in VIEW_DATE_FILTERS:
+            continue
         column, direction = DATE_FILTERS[name]
         moment = parse_moment(raw, now=now, timezone=project.timezone, attr=name)
         query = query.where(column > moment if direction == ">" else column < moment)
@@ -161,7 +179,15 @@ def list_insights(
     if filters.tags:
         wanted = {t.strip().lower() for t in filters.tags}
         matching = [r for r in matching if wanted & set(r.tags or [])]
-    matching = _ordered(matching, filters.order)
+    for name, direction in VIEW_DATE_FILTERS.items():
+        if given := filters.dates.get(name):
+            moment = parse_moment(given, now=now, timezone=project.timezone, attr=name)
+            matching = [
+                r
+                for r in matching
+                if (at := viewed.get(r.id)) is not None and (at > moment if direction == ">" else at < moment)
+            ]
+    matching = _ordered(matching, filters.order, viewed)
     count = len(matching)
     rows = matching[offset : offset + limit]
     if filters.basic:

@@ -1,4 +1,4 @@
-"""Insights, and the cached results of their queries."""
+"""Insights, who viewed them when, and the cached results of their queries."""
 
 from __future__ import annotations
 
@@ -35,6 +35,19 @@ class Insight(Base):
     last_modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_modified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InsightViewed(Base):
+    """When a user last viewed an insight: one row per project, user and insight."""
+
+    __tablename__ = "insight_views"
+    __table_args__ = (UniqueConstraint("project_id", "user_id", "insight_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    insight_id: Mapped[int] = mapped_column(ForeignKey("insights.id"), index=True)
+    last_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class QueryResult(Base):

@@ -80,6 +80,7 @@ def _result(
             timezone=project.timezone,
             query=query,
             mode=viewing.mode,
+            week_start=1 if project.week_start_day == 1 else 0,
         )
     except InvalidInput as exc:
         if not viewing.tolerant:

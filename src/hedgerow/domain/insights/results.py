@@ -72,9 +72,13 @@ def trends_source(query: dict[str, Any] | None) -> dict[str, Any] | None:
     return None
 
 
-def cache_key(project_id: int, query: dict[str, Any], timezone: str) -> str:
+def cache_key(project_id: int, query: dict[str, Any], timezone: str, week_start: int = 0) -> str:
     source = {k: v for k, v in query.items() if k != "tags"}
-    payload = json.dumps([CACHE_VERSION, project_id, timezone, source], sort_keys=True, default=str)
+    # Sunday weeks keep the key they always had: results cached before week starts existed stay valid.
+    context: list[Any] = [CACHE_VERSION, project_id, timezone, source]
+    if week_start:
+        context.append({"week_start_day": week_start})
+    payload = json.dumps(context, sort_keys=True, default=str)
     return "cache_" + hashlib.md5(payload.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -182,12 +186,14 @@ def insight_result(
     query: dict[str, Any] | None,
     mode: str,
     now: datetime | None = None,
+    week_start: int = 0,
 ) -> InsightResult:
+    """`week_start`: the project's first day of the week (0 Sunday, 1 Monday) for week buckets."""
     source = trends_source(query)
     if source is None or query is None:
         return InsightResult()
     now = now or utcnow()
-    key = cache_key(project_id, query, timezone)
+    key = cache_key(project_id, query, timezone, week_start)
     row = session.get(QueryResult, key)
     if row is not None and now - row.last_refresh > CACHE_TTL:
         row = None  # expired: as if never computed
@@ -200,7 +206,14 @@ def insight_result(
         cohorts = resolve_cohorts(session, project_id, cohort_ids(source))
         steps, source = resolve_actions(session, project_id, source)
         outcome = run_trends(
-            store, source, project_id=project_id, timezone=timezone, now=now, cohorts=cohorts, actions=steps
+            store,
+            source,
+            project_id=project_id,
+            timezone=timezone,
+            now=now,
+            cohorts=cohorts,
+            actions=steps,
+            week_start=week_start,
         )
     except TrendsQueryError as exc:
         raise InvalidInput(str(exc), attr=exc.attr) from None

@@ -25,3 +25,11 @@ class InsightWrite(BaseModel):
     favorited: bool | None = None
     tags: list[str] | None = None
     dashboards: list[int] | None = None
+
+
+class InsightsViewed(BaseModel):
+    """`POST insights/viewed`: the insights the requester just looked at."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    insight_ids: list[int]

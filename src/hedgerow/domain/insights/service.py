@@ -25,6 +25,7 @@ from hedgerow.domain.insights.presentation import (
 from hedgerow.domain.insights.schemas import InsightOut
 from hedgerow.domain.insights.schemas_write import InsightWrite
 from hedgerow.domain.insights.validation import check_query
+from hedgerow.domain.insights.views import mark_viewed
 from hedgerow.domain.projects.schemas import Actor, ProjectRef
 from hedgerow.errors import InvalidInput, NotFound, PermissionDenied
 
@@ -153,6 +154,7 @@ def create_insight(
     )
     session.add(row)
     session.flush()
+    mark_viewed(session, project_id=project.id, user_id=actor.user.id, insight_ids=[row.id])
     if body.dashboards:
         set_dashboards(session, project, actor, row, body.dashboards)
     if row.name or row.derived_name:

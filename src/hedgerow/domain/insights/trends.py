@@ -171,7 +171,9 @@ def run_trends(
         if (source.get("dateRange") or {}).get("date_from") == "all"
         else None,
     )
-    periods = [_run_period(store, source, window, project_id, timezone, week_start, total_value, resolved)]
+    periods = [
+        _run_period(store, source, window, project_id, timezone, week_start, total_value, resolved, now)
+    ]
     compare = source.get("compareFilter") or {}
     if compare.get("compare"):
         compare_to = compare.get("compare_to")
@@ -181,7 +183,7 @@ def run_trends(
             else dates.previous_window(window, source.get("dateRange"))
         )
         periods.append(
-            _run_period(store, source, previous, project_id, timezone, week_start, total_value, resolved)
+            _run_period(store, source, previous, project_id, timezone, week_start, total_value, resolved, now)
         )
     formulas = formula_nodes(source)
     results: list[dict[str, Any]] = []
@@ -225,6 +227,7 @@ def _run_period(
     week_start: int,
     total_value: bool,
     resolved: compiler.Resolved,
+    now: datetime,
 ) -> _Period:
     interval = window.interval
     ctx = compiler.TrendsContext(
@@ -238,6 +241,7 @@ def _run_period(
         cohorts=resolved.cohorts,
         actions=resolved.actions,
         first_seen=_is_cumulative(source),
+        now=now,
     )
     cumulative = _is_cumulative(source)
     series_list = compiler.series_list(source)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hedgerow.db.base import Base
@@ -29,6 +29,8 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(200))
     api_token: Mapped[str] = mapped_column(String(64), unique=True)
     timezone: Mapped[str] = mapped_column(String(240), default="UTC")
+    # 0 or NULL: weeks start on Sunday; 1: on Monday (trends week buckets and `w` dates).
+    week_start_day: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -43,6 +43,7 @@ class ProjectRef:
     name: str
     api_token: str
     timezone: str
+    week_start_day: int | None = None  # 0 or None: Sunday; 1: Monday
 
 
 @dataclass(frozen=True)

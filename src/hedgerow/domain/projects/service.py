@@ -54,6 +54,7 @@ def project_ref(project: Project) -> ProjectRef:
         name=project.name,
         api_token=project.api_token,
         timezone=project.timezone,
+        week_start_day=project.week_start_day,
     )
 
 
@@ -166,10 +167,16 @@ def create_key(
     return _issue_key(session, user, scopes=normalise_scopes(scopes), scoped_teams=project_ids, label=label)
 
 
-def create_project(session: Session, *, name: str) -> ProjectRef:
+def create_project(session: Session, *, name: str, week_start_day: int | None = None) -> ProjectRef:
     if not name.strip():
         raise InvalidInput("This field may not be blank.", code="blank", attr="name")
-    return project_ref(_add_project(session, _default_organization(session), name.strip()))
+    if week_start_day not in (None, 0, 1):
+        raise InvalidInput(
+            f'"{week_start_day}" is not a valid choice.', code="invalid_choice", attr="week_start_day"
+        )
+    project = _add_project(session, _default_organization(session), name.strip())
+    project.week_start_day = week_start_day
+    return project_ref(project)
 
 
 def list_projects(session: Session) -> list[ProjectRef]:

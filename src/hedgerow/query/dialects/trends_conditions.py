@@ -7,10 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import ModuleType
 from typing import Any
 
 from sqlglot import exp
+
+from hedgerow.query.plan import LoweringError, PropertyMatch
+from hedgerow.query.properties import date_match
+
+DATE_OPERATORS = ("is_date_exact", "is_date_before", "is_date_after")
+DATE_COMPARE = {"lt": exp.LT, "gt": exp.GT, "eq": exp.EQ}
 
 
 class TrendsQueryError(ValueError):
@@ -40,8 +47,12 @@ class ConditionBuilder:
         project_id: int,
         cohorts: Mapping[int, CohortSource],
         actions: Mapping[int, Sequence[Mapping[str, Any]]],
+        timezone: str,
+        now: datetime,
     ):
         self.d = dialect
+        self.timezone = timezone
+        self.now = now  # relative date values (`-7d`) count back from here
         self.project_id = project_id
         self.cohorts = cohorts
         self.actions = actions
@@ -122,6 +133,12 @@ class ConditionBuilder:
             if operator.startswith("not_"):
                 return exp.or_(missing, exp.Not(this=exp.Paren(this=test)))
             return exp.and_(exp.Not(this=missing), test)
+        if operator in DATE_OPERATORS:
+            try:
+                match = date_match(key, operator, raw, now=self.now, timezone=self.timezone)
+            except LoweringError as exc:
+                raise TrendsQueryError(str(exc), "properties") from None
+            return self.date_condition(value, match)
         operator = {"min": "gte", "max": "lte"}.get(operator, operator)
         if operator in ("gt", "gte", "lt", "lte"):
             try:
@@ -131,6 +148,16 @@ class ConditionBuilder:
             compare = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[operator]
             return compare(this=self.d.to_number(value), expression=self.param(number, "float"))
         raise TrendsQueryError(f'Property operator "{operator}" is not supported.', "properties")
+
+    def date_condition(self, value: exp.Expr, match: PropertyMatch) -> exp.Expr:
+        """A date property against the bounds the cohort code resolved; unreadable dates never match."""
+        moment = self.d.date_us(value)
+        bounds = [self.param(int(v), "int") for v in match.values]
+        if match.op == "range":
+            return exp.and_(
+                exp.GTE(this=moment, expression=bounds[0]), exp.LT(this=moment.copy(), expression=bounds[1])
+            )
+        return DATE_COMPARE[match.op](this=moment, expression=bounds[0])
 
     def properties(self, node: Any) -> exp.Expr | None:
         """A list is AND of its items; a group is AND/OR of its values; an empty one matches all."""

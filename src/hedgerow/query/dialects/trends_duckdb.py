@@ -8,6 +8,8 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from hedgerow.query.dialects.duckdb import DuckDBDialect
+
 NAME = "duckdb"
 
 
@@ -58,6 +60,18 @@ def json_value(properties: exp.Expr, path: exp.Expr) -> exp.Expr:
 
 def to_number(value: exp.Expr) -> exp.Expr:
     return exp.TryCast(this=value, to=exp.DataType.build("DOUBLE"))
+
+
+# Date-valued properties are read exactly as cohort criteria read them: one spelling, shared.
+_DATE_VALUE = "date_value__"
+_DATE_US = sqlglot.parse_one(DuckDBDialect().date_us(_DATE_VALUE), read="duckdb")
+
+
+def date_us(value: exp.Expr) -> exp.Expr:
+    """A property's text as epoch microseconds (ISO dates and date-times, unix seconds); else NULL."""
+    return _DATE_US.transform(
+        lambda node: value.copy() if isinstance(node, exp.Column) and node.name == _DATE_VALUE else node
+    )
 
 
 def contains(value: exp.Expr, needle: exp.Expr) -> exp.Expr:
