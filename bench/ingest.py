@@ -12,6 +12,14 @@ Measured on the shared 2-vCPU build machine, one `hedgerow serve` (SQLite + Duck
 ingestion applier process, the load generator on the same two cores:
 
     events      ingested/s   floor/s   ratio   notes
+    1,000,000       18,514    21,691     85%   + ordinary events applied without a general update,
+                                               last_seen_at kept (compared as integers)
+    1,000,000       17,649    22,443     79%   the row above's previous code, run just before it
+    1,000,000       17,722    18,925     94%   same code as the first row, the pair before it
+    1,000,000       16,715    17,861     94%   previous code, run just before it (a slow hour:
+                                               the same code gave 21,000/s the day before)
+    1,000,000       19,199    26,107     74%   same code as the first row, with per-thread CPU
+                                               read during the run (below)
     1,000,000       21,227    23,084     92%   + a log past 64 MB truncated by the checkpointer;
                                                4 runs: 17,600-23,100/s (mean 20,350), alternating
                                                with the code of the row below: 17,700-23,200/s
@@ -40,19 +48,17 @@ ingestion applier process, the load generator on the same two cores:
     (before: persons applied inside each capture request, ~2,700 events/s, 9-32% of the floor)
 
 The target of 25,000 events/s is not met on this machine. Its speed drifts by the hour: the
-floor ranged from 18,000 to 45,000 events/s between runs (its one flush per batch is bound by
+floor ranged from 17,800 to 45,000 events/s between runs (its one flush per batch is bound by
 the disk, ours is not), and the same code gave 17,700 to 23,200 events/s on 1,000,000 events
 within one hour; compare code only in alternating runs, as in the rows marked so above.
-During a run the applier process uses ~85% of one core (person lookups and changes, one
-thread in arrival order, and the limit now: it keeps up with capture, barely), the server
-~85% (its event loop ~55%: HTTP, decoding, and queueing each batch; copying into DuckDB and
-checkpointing most of the rest), the load generator ~10%: about 180% of the two cores. The
-applier spends ~40 microseconds of CPU per event during a full run against ~25 alone; about a
-third of that difference is SQLite's: another process's write to the same database file makes
-each of the applier's transactions start with an empty page cache (measured alone with one
-writer process beside it: 22.8 -> 26.7 microseconds per event). Instruction counts (callgrind,
-the same 5,000 events applied in groups of 25 batches): 62,900 per applied event two rounds of
-work ago, 53,100 one round ago, 46,600 now.
+During a run (the row with per-thread CPU) the applier process uses ~81% of one core, the
+server ~80% (its event loop ~56%: HTTP, decoding, and queueing each batch; copying into DuckDB
+and checkpointing most of the rest), the load generator ~12%: about 173% of the two cores, so a
+quarter of the machine is idle. The limit is then most likely SQLite's one write turn: every
+capture request's commit waits while the applier writes a group's persons, and with 4 clients
+each waiting for its own commit, that wait sets the request rate. Instruction counts of the
+applier (callgrind, the same 5,000 events applied in groups of 25 batches): 62,900 per applied
+event three rounds of work ago, 53,100, 46,600-47,700, and 37,700 now.
 """
 
 from __future__ import annotations
