@@ -160,3 +160,33 @@ def test_last_used_at_is_recorded(hedgerow: HedgerowClient) -> None:
     with transaction(hedgerow.app.state.sessionmaker) as session:
         used = session.scalars(select(PersonalAPIKey.last_used_at)).all()
     assert any(value is not None for value in used)
+
+
+def test_options_describes_a_route_to_a_key_that_may_read_it(hedgerow: HedgerowClient) -> None:
+    # dashboards-templates-sharing.md §1.6: any OPTIONS request needs `<object>:read`.
+    reader = hedgerow.issue_key(["dashboard:read"])
+    for path in (hedgerow.api("dashboards/"), hedgerow.api("dashboards/"), hedgerow.api(TEMPLATES)):
+        response = hedgerow.request("OPTIONS", path, key=reader if "dashboards" in path else None)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert set(body) == {"name", "description", "renders", "parses"}
+        assert "application/json" in body["parses"]
+    refused = hedgerow.request("OPTIONS", hedgerow.api(TEMPLATES), key=reader)
+    assert_error(
+        refused,
+        403,
+        type="authentication_error",
+        code="permission_denied",
+        detail="API key missing required scope 'dashboard_template:read'",
+    )
+    assert hedgerow.request("OPTIONS", hedgerow.api("dashboards/"), auth=False).status_code == 401
+
+
+def test_head_answers_as_get_without_a_body(hedgerow: HedgerowClient) -> None:
+    get = hedgerow.get(hedgerow.api(TEMPLATES))
+    head = hedgerow.request("HEAD", hedgerow.api(TEMPLATES))
+    assert head.status_code == 200 == get.status_code
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    reader = hedgerow.issue_key(["cohort:read"])
+    assert hedgerow.request("HEAD", hedgerow.api(TEMPLATES), key=reader).status_code == 403
