@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from hedgerow import __version__
 from hedgerow.api.envelope import install_error_handlers
 from hedgerow.api.middleware import OptionalTrailingSlash
-from hedgerow.api.options import HeadAsGet, add_options_routes
+from hedgerow.api.options import HeadAsGet
 from hedgerow.api.routes import ROUTERS
 from hedgerow.api.routes.capture import CaptureFastPath
 from hedgerow.db.checkpoints import Checkpointer
@@ -86,7 +86,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     install_error_handlers(app)
     for router in ROUTERS:
-        add_options_routes(router)
         app.include_router(router)
     app.add_middleware(HeadAsGet)
     app.add_middleware(OptionalTrailingSlash)

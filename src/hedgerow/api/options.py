@@ -32,8 +32,7 @@ def _describing(route: APIRoute) -> Any:
 
 
 def add_options_routes(router: APIRouter) -> None:
-    """An OPTIONS route beside each of `router`'s API routes that serve GET (unless one serves
-    OPTIONS already)."""
+    """An OPTIONS route beside each of `router`'s API routes that serve GET."""
     routes = [r for r in router.routes if isinstance(r, APIRoute) and r.path.startswith("/api/")]
     answered = {r.path for r in routes if "OPTIONS" in (r.methods or ())}
     for route in routes:

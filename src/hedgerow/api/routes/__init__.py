@@ -1,5 +1,6 @@
 """One router per resource; `ROUTERS` is what the app mounts."""
 
+from hedgerow.api.options import add_options_routes
 from hedgerow.api.routes import (
     actions,
     activity_log,
@@ -21,3 +22,6 @@ ROUTERS = [capture.router, health.router, actions.router, dashboard_templates.ro
 ROUTERS += [cohorts.router, cohort_members.router]
 ROUTERS += [dashboards_router, insights_router, sharing_router, shared_router]
 ROUTERS += [persons_router, events_router]
+# Each API route that serves GET answers OPTIONS too (api/options.py): added once, here.
+for _router in ROUTERS:
+    add_options_routes(_router)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from hedgerow.api.deps import (
     Scoped,
@@ -104,19 +105,7 @@ def cohorts_of_person(request: Request, ctx: Persons, session: SessionDep, store
     return {"results": [cohort.model_dump(mode="json") for cohort in found]}
 
 
-@router.get("/activity", summary="Activity of every person in the project")
-def all_activity(request: Request, ctx: PersonActivity, session: SessionDep) -> dict[str, Any]:
-    return activity_page(
-        request,
-        lambda page, limit: person_activity(
-            session, project=ctx.project, person_id=None, page=page, limit=limit
-        ),
-        ACTIVITY_PAGE_SIZE,
-    )
-
-
-@router.get("/{person_id}/activity", summary="Activity of one person")
-def activity(request: Request, person_id: str, ctx: PersonActivity, session: SessionDep) -> dict[str, Any]:
+def _activity(request: Request, ctx: Scoped, session: Session, person_id: str | None) -> dict[str, Any]:
     return activity_page(
         request,
         lambda page, limit: person_activity(
@@ -124,6 +113,16 @@ def activity(request: Request, person_id: str, ctx: PersonActivity, session: Ses
         ),
         ACTIVITY_PAGE_SIZE,
     )
+
+
+@router.get("/activity", summary="Activity of every person in the project")
+def all_activity(request: Request, ctx: PersonActivity, session: SessionDep) -> dict[str, Any]:
+    return _activity(request, ctx, session, None)
+
+
+@router.get("/{person_id}/activity", summary="Activity of one person")
+def activity(request: Request, person_id: str, ctx: PersonActivity, session: SessionDep) -> dict[str, Any]:
+    return _activity(request, ctx, session, person_id)
 
 
 @router.get("/{person_id}", summary="Retrieve a person (by primary key or UUID)")

@@ -11,10 +11,10 @@ cohort is left "calculating" by a run that has ended.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +30,7 @@ from hedgerow.query.plan import LoweringError
 from hedgerow.store.base import AnalyticsStore, CompiledQuery, QueryTimeout
 
 Status = Literal["done", "failed", "skipped", "superseded"]
+T = TypeVar("T")
 INTERRUPTED = "Calculation was interrupted before it finished"
 # Engine error texts -> PostHog's calculation error codes (they pick `last_error_message`).
 ERROR_SIGNS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -86,7 +87,7 @@ def _action_ids(tree: Any) -> set[int]:
     return ids
 
 
-def lowering_context(session: Session, cohort: Cohort, tree: Any, now: datetime) -> LoweringContext:
+def _lowering_context(session: Session, cohort: Cohort, tree: Any, now: datetime) -> LoweringContext:
     """What `tree` refers to, resolved: other cohorts, the project's time zone, actions."""
     cohorts = {
         row.id: CohortRef(is_static=row.is_static, version=row.version)
@@ -101,12 +102,35 @@ def lowering_context(session: Session, cohort: Cohort, tree: Any, now: datetime)
     )
 
 
-def members_query(
-    filters: dict[str, Any] | None, groups: list[Any], context: LoweringContext, dialect: str
-) -> CompiledQuery:
-    """The criteria as the store's query for their members' person ids; raises `LoweringError`."""
-    compiled = compile_plan(lower(filters, context, groups=groups), dialect_named(dialect))
-    return CompiledQuery(compiled.sql, compiled.params)
+@dataclass(frozen=True)
+class CriteriaRun:
+    """A cohort's criteria as read under its lock, with what they refer to resolved: enough to
+    select its members afterwards, outside that transaction (a calculation, a static population)."""
+
+    project_id: int
+    filters: dict[str, Any] | None
+    groups: list[Any]
+    context: LoweringContext
+
+    @classmethod
+    def read(cls, session: Session, cohort: Cohort, now: datetime) -> CriteriaRun:
+        tree = criteria_tree(cohort.filters, cohort.groups)
+        groups = list(cohort.groups or [])
+        return cls(cohort.project_id, cohort.filters, groups, _lowering_context(session, cohort, tree, now))
+
+    def select(
+        self, store: AnalyticsStore, queries: list[dict[str, Any]], run: Callable[[CompiledQuery], T]
+    ) -> T:
+        """Compile the criteria for `store` (raises `LoweringError`) and `run` the query, recording
+        its SQL and time in `queries`, as calculation history shows them."""
+        lowered = lower(self.filters, self.context, groups=self.groups)
+        compiled = compile_plan(lowered, dialect_named(store.dialect))
+        queries.append({"query": compiled.sql})
+        began = time.perf_counter()
+        try:
+            return run(CompiledQuery(compiled.sql, compiled.params))
+        finally:
+            queries[-1]["query_ms"] = round((time.perf_counter() - began) * 1000)
 
 
 def _release(cohort: Cohort, pending_version: int) -> None:
@@ -114,18 +138,10 @@ def _release(cohort: Cohort, pending_version: int) -> None:
         cohort.is_calculating = False
 
 
-@dataclass(frozen=True)
-class _Run:
-    project_id: int
-    history_id: str
-    filters: dict[str, Any] | None
-    groups: list[Any]
-    context: LoweringContext
-
-
 def _start(
     factory: sessionmaker[Session], cohort_id: int, pending_version: int, now: datetime
-) -> _Run | CalculationResult:
+) -> tuple[str, CriteriaRun] | CalculationResult:
+    """The history row opened for this run, and the criteria to select; or why not to run."""
     with transaction(factory) as session:
         cohort = session.scalars(select(Cohort).where(Cohort.id == cohort_id).with_for_update()).first()
         if cohort is None:
@@ -144,13 +160,7 @@ def _start(
             started_at=now,
         )
         session.add(history)
-        return _Run(
-            project_id=cohort.project_id,
-            history_id=history.id,
-            filters=cohort.filters,
-            groups=list(cohort.groups or []),
-            context=lowering_context(session, cohort, tree, now),
-        )
+        return history.id, CriteriaRun.read(session, cohort, now)
 
 
 def _close_interrupted(session: Session, cohort_id: int, *, before: datetime, at: datetime) -> None:
@@ -169,7 +179,7 @@ def _close_interrupted(session: Session, cohort_id: int, *, before: datetime, at
 
 def _finish(
     factory: sessionmaker[Session],
-    run: _Run,
+    history_id: str,
     *,
     cohort_id: int,
     pending_version: int,
@@ -180,7 +190,7 @@ def _finish(
 ) -> None:
     finished = utcnow()
     with transaction(factory) as session:
-        history = session.get(CohortCalculationHistory, run.history_id)
+        history = session.get(CohortCalculationHistory, history_id)
         if history is not None:
             _close_interrupted(session, cohort_id, before=history.started_at, at=finished)
             history.finished_at = finished
@@ -217,21 +227,19 @@ def calculate_cohort(
     """Run one calculation of `cohort_id` at `pending_version` and record it; never raises for
     a calculation that failed (the error is recorded, a query past `timeout_seconds` as
     `timeout`), only for the metadata store failing."""
-    started = run = _start(factory, cohort_id, pending_version, now or utcnow())
+    started = _start(factory, cohort_id, pending_version, now or utcnow())
     if isinstance(started, CalculationResult):
         return started
-    assert isinstance(run, _Run)
+    history_id, run = started
     queries: list[dict[str, Any]] = []
     try:
-        compiled = members_query(run.filters, run.groups, run.context, store.dialect)
-        queries.append({"query": compiled.sql})
-        began = time.perf_counter()
-        try:
-            written = store.replace_cohort_members(
+        written = run.select(
+            store,
+            queries,
+            lambda compiled: store.replace_cohort_members(
                 run.project_id, cohort_id, pending_version, compiled, timeout_seconds=timeout_seconds
-            )
-        finally:
-            queries[0]["query_ms"] = round((time.perf_counter() - began) * 1000)
+            ),
+        )
         count = written.count
         # Keys the engine cannot report are left out, as the spec has it.
         if written.read_rows is not None:
@@ -243,7 +251,7 @@ def calculate_cohort(
         if exc.code == "no_properties":
             _finish(
                 factory,
-                run,
+                history_id,
                 cohort_id=cohort_id,
                 pending_version=pending_version,
                 count=0,
@@ -252,12 +260,12 @@ def calculate_cohort(
                 error_code="no_properties",
             )
             return CalculationResult("done", 0, "no_properties", NO_PROPERTIES)
-        return _failed(factory, run, cohort_id, pending_version, queries, exc)
+        return _failed(factory, history_id, cohort_id, pending_version, queries, exc)
     except Exception as exc:
-        return _failed(factory, run, cohort_id, pending_version, queries, exc)
+        return _failed(factory, history_id, cohort_id, pending_version, queries, exc)
     _finish(
         factory,
-        run,
+        history_id,
         cohort_id=cohort_id,
         pending_version=pending_version,
         count=count,
@@ -270,7 +278,7 @@ def calculate_cohort(
 
 def _failed(
     factory: sessionmaker[Session],
-    run: _Run,
+    history_id: str,
     cohort_id: int,
     pending_version: int,
     queries: list[dict[str, Any]],
@@ -279,7 +287,7 @@ def _failed(
     code, text = classify_error(exc), str(exc) or type(exc).__name__
     _finish(
         factory,
-        run,
+        history_id,
         cohort_id=cohort_id,
         pending_version=pending_version,
         count=None,

@@ -10,8 +10,6 @@ is finished the population is done for good: a static cohort is never recalculat
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,17 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from hedgerow.db.session import transaction
 from hedgerow.db.types import utcnow, uuid7
 from hedgerow.domain.cohorts.bulk_members import add_members_by_ids
-from hedgerow.domain.cohorts.calculation import (
-    CalculationResult,
-    classify_error,
-    lowering_context,
-    members_query,
-)
+from hedgerow.domain.cohorts.calculation import CalculationResult, CriteriaRun, classify_error
 from hedgerow.domain.cohorts.csv_import import CHUNK_ROWS
 from hedgerow.domain.cohorts.models import Cohort, CohortCalculationHistory
 from hedgerow.domain.cohorts.static import lock_cohort
 from hedgerow.domain.jobs.service import enqueue_job
-from hedgerow.query.lower import NO_PROPERTIES, LoweringContext, criteria_tree
+from hedgerow.query.lower import NO_PROPERTIES, criteria_tree
 from hedgerow.query.plan import LoweringError
 from hedgerow.store.base import AnalyticsStore
 
@@ -64,17 +57,9 @@ def request_population(session: Session, cohort: Cohort) -> str:
     return history.id
 
 
-@dataclass(frozen=True)
-class _Run:
-    project_id: int
-    filters: dict[str, Any] | None
-    groups: list[Any]
-    context: LoweringContext
-
-
 def _start(
     factory: sessionmaker[Session], cohort_id: int, history_id: str, now: datetime
-) -> _Run | CalculationResult:
+) -> CriteriaRun | CalculationResult:
     with transaction(factory) as session:
         cohort = session.scalars(select(Cohort).where(Cohort.id == cohort_id).with_for_update()).first()
         history = session.get(CohortCalculationHistory, history_id)
@@ -85,16 +70,12 @@ def _start(
             # population that never started leaves no history behind.
             session.delete(history)
             return CalculationResult("superseded")
-        tree = criteria_tree(cohort.filters, cohort.groups)
-        return _Run(
-            project_id=cohort.project_id,
-            filters=cohort.filters,
-            groups=list(cohort.groups or []),
-            context=lowering_context(session, cohort, tree, now),
-        )
+        return CriteriaRun.read(session, cohort, now)
 
 
-def _add_members(factory: sessionmaker[Session], run: _Run, cohort_id: int, person_ids: list[str]) -> None:
+def _add_members(
+    factory: sessionmaker[Session], run: CriteriaRun, cohort_id: int, person_ids: list[str]
+) -> None:
     for start in range(0, len(person_ids), CHUNK_ROWS):
         with transaction(factory) as session:
             lock_cohort(session, cohort_id)
@@ -161,13 +142,11 @@ def populate_static_cohort(
         return run
     queries: list[dict[str, Any]] = []
     try:
-        compiled = members_query(run.filters, run.groups, run.context, store.dialect)
-        queries.append({"query": compiled.sql})
-        began = time.perf_counter()
-        try:
-            person_ids = store.select_person_ids(compiled, timeout_seconds=timeout_seconds)
-        finally:
-            queries[0]["query_ms"] = round((time.perf_counter() - began) * 1000)
+        person_ids = run.select(
+            store,
+            queries,
+            lambda compiled: store.select_person_ids(compiled, timeout_seconds=timeout_seconds),
+        )
     except LoweringError as exc:
         if exc.code == "no_properties":
             count = finish_population(

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from hedgerow.domain.cohorts.static import replicate_static_members
 from hedgerow.settings import Settings
 from hedgerow.store.base import AnalyticsStore
 from hedgerow.worker.queue import ClaimedJob
@@ -20,6 +21,14 @@ class JobContext:
     settings: Settings
     # Makes every capture already answered 200 visible in the analytics store before a job reads it.
     catch_up: Callable[[], object] | None = None
+
+    def bring_store_up_to_date(self) -> None:
+        """Before a job reads cohort members: every capture already answered is in the analytics
+        store, and so is every static membership change (a person merge re-points them, outside
+        the cohorts API), since nested static cohorts are read from their replica."""
+        if self.catch_up is not None:
+            self.catch_up()
+        replicate_static_members(self.factory, self.store)
 
 
 class JobHandler(Protocol):

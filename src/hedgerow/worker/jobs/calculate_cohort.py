@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from hedgerow.domain.cohorts.calculation import calculate_cohort, release_abandoned
-from hedgerow.domain.cohorts.static import replicate_static_members
 from hedgerow.worker.jobs import JobContext
 from hedgerow.worker.queue import ClaimedJob
 
@@ -20,12 +19,7 @@ def _ids(job: ClaimedJob) -> tuple[int, int]:
 class CalculateCohort:
     def run(self, ctx: JobContext, job: ClaimedJob) -> None:
         cohort_id, version = _ids(job)
-        if ctx.catch_up is not None:
-            # A cohort defined right after its events were captured must count them.
-            ctx.catch_up()
-        # Nested static cohorts are read from their replica: bring it up to date with membership
-        # changes made outside the cohorts API (a person merge re-points them).
-        replicate_static_members(ctx.factory, ctx.store)
+        ctx.bring_store_up_to_date()  # a cohort defined right after its events must count them
         result = calculate_cohort(
             ctx.factory,
             ctx.store,

@@ -24,11 +24,7 @@ def _ids(job: ClaimedJob) -> tuple[int, str]:
 class PopulateStaticCohort:
     def run(self, ctx: JobContext, job: ClaimedJob) -> None:
         cohort_id, history_id = _ids(job)
-        if ctx.catch_up is not None:
-            # Persons and events captured just before the cohort was created must be counted.
-            ctx.catch_up()
-        # Nested static cohorts are read from their replica: bring it up to date first.
-        replicate_static_members(ctx.factory, ctx.store)
+        ctx.bring_store_up_to_date()  # persons and events captured just before must be counted
         result = populate_static_cohort(
             ctx.factory,
             ctx.store,
