@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from hedgerow import __version__
 from hedgerow.api.envelope import install_error_handlers
@@ -72,7 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
                 checkpointer.stop()
             engine.dispose()
 
-    app = FastAPI(
+    app = _App(
         title="Hedgerow",
         version=__version__,
         description="Product analytics that speaks PostHog's API.",
@@ -89,5 +90,12 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     app.add_middleware(HeadAsGet)
     app.add_middleware(OptionalTrailingSlash)
-    app.add_middleware(CaptureFastPath)  # added last: runs first
     return app
+
+
+class _App(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        """Capture requests are served ahead of every middleware, the framework's own included
+        (its error page, telemetry and body limit each cost a few lookups per request, and the
+        capture handler answers every error itself)."""
+        return CaptureFastPath(super().build_middleware_stack())

@@ -70,19 +70,20 @@ class BulkStatement:
         or wrote, as the driver counts them (None where it cannot count them over many rows)."""
         if not rows:
             return 0
-        plan = self._plan(connection.dialect)
-        params: Any
-        if plan.as_given:
-            params = list(rows)
-        else:
-            sources = plan.sources
-            converted = [
-                tuple(row[i] if p is None or row[i] is None else p(row[i]) for i, p in sources)
-                for row in rows
-            ]
-            if plan.positional:
-                params = converted
-            else:
-                params = [dict(zip(plan.names, values, strict=True)) for values in converted]
-        count = connection.exec_driver_sql(plan.sql, params).rowcount
+        sql, params = self.driver_call(connection.dialect, rows)
+        count = connection.exec_driver_sql(sql, params).rowcount
         return int(count) if connection.dialect.supports_sane_multi_rowcount else None
+
+    def driver_call(self, dialect: Dialect, rows: Sequence[tuple[Any, ...]]) -> tuple[str, Any]:
+        """The SQL and the parameters for the driver's own executemany, for a caller that holds
+        a driver connection rather than SQLAlchemy's."""
+        plan = self._plan(dialect)
+        if plan.as_given:
+            return plan.sql, list(rows)
+        sources = plan.sources
+        converted = [
+            tuple(row[i] if p is None or row[i] is None else p(row[i]) for i, p in sources) for row in rows
+        ]
+        if plan.positional:
+            return plan.sql, converted
+        return plan.sql, [dict(zip(plan.names, values, strict=True)) for values in converted]

@@ -67,7 +67,7 @@ class GroupCommit(Generic[T]):
         name: str = "group-commit",
         retry_on: tuple[type[BaseException], ...] = (),
         attempts: int = 1,
-        begin_now: Callable[[], AbstractContextManager[Connection | None]] | None = None,
+        write_now: Callable[[list[T]], bool] | None = None,
     ):
         self._begin = begin  # a transaction, with whatever lock writers take around it
         self._write = write
@@ -76,8 +76,8 @@ class GroupCommit(Generic[T]):
         # Errors worth trying the whole group again for (a busy database), and how many tries.
         self._retry_on = retry_on
         self._attempts = attempts
-        # A transaction only if it can start this instant (None otherwise): for `write_now`.
-        self._begin_now = begin_now
+        # Writes and commits items if that needs no waiting (True), else writes nothing (False).
+        self._write_now = write_now
         self._cond = threading.Condition()
         self._waiting: list[_Waiting[T]] = []
         self._running = False
@@ -85,18 +85,11 @@ class GroupCommit(Generic[T]):
 
     def write_now(self, item: T) -> bool:
         """Write `item` in the caller's own thread when that needs no waiting: nobody is queued
-        and `begin_now` gives a transaction. True once committed; False with nothing written,
-        and the caller submits it instead. Handing a row to the writer thread and being woken
-        again costs more than the write itself when nobody else is writing."""
-        if self._begin_now is None or self._waiting:
+        and the `write_now` given can write it at once. True once committed; False with nothing
+        written, and the caller submits it instead. Handing a row to the writer thread and being
+        woken again costs more than the write itself when nobody else is writing."""
+        if self._write_now is None or self._waiting or not self._write_now([item]):
             return False
-        try:
-            with self._begin_now() as connection:
-                if connection is None:
-                    return False
-                self._write(connection, [item])
-        except self._retry_on:
-            return False  # rolled back; the writer thread tries again, and waits if need be
         self.groups += 1
         return True
 

@@ -39,6 +39,7 @@ SINGLE_EVENT_LIMIT = 2 * MB
 BATCH_LIMIT = 20 * MB
 # Legacy paths decode a still-base64 text once more; /batch and /i/v0/e do not.
 LEGACY_PATHS = frozenset({"/e", "/capture", "/engage", "/track"})
+_ACCEPTED = b'{"status":1}'  # as JSONResponse renders {"status": 1}, built once
 _STATUS: list[tuple[type[DomainError], int]] = [
     (CaptureRejected, 400),
     (IngestKeyRequired, 401),
@@ -107,7 +108,7 @@ def _parse(request: Request, body: bytes, path: str, limit: int) -> tuple[Captur
 async def capture(request: Request) -> Response:
     if request.method == "OPTIONS":
         return JSONResponse({"status": 1}, headers=cors_headers(request))
-    path = request.url.path.rstrip("/") or "/"
+    path = request.scope["path"].rstrip("/") or "/"
     limit = BATCH_LIMIT if path == "/batch" else SINGLE_EVENT_LIMIT
     try:
         body = await _read_body(request, limit) if request.method == "POST" else b""
@@ -130,7 +131,7 @@ async def capture(request: Request) -> Response:
     notify_ingestion(request)
     if request.query_params.get("beacon") == "1":
         return Response(status_code=204, headers=cors_headers(request))
-    return JSONResponse({"status": 1}, headers=cors_headers(request))
+    return Response(_ACCEPTED, media_type="application/json", headers=cors_headers(request))
 
 
 _PATHS = ("/batch", "/e", "/i/v0/e", "/capture", "/track", "/engage")
@@ -139,8 +140,8 @@ _CAPTURE_METHODS = frozenset({"GET", "POST", "OPTIONS"})
 
 
 class CaptureFastPath:
-    """Serves the capture endpoints before the framework's routing and dependency machinery,
-    which cost more per request than decoding a 100-event batch. The routes below stay
+    """Serves the capture endpoints before the framework's middleware, routing and dependency
+    machinery, which cost more per request than decoding a 100-event batch. The routes below stay
     registered (the OpenAPI schema, other methods' 405s) and run the same handler."""
 
     def __init__(self, app: ASGIApp) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, delete, exists, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Dialect, Table, delete, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -68,6 +69,11 @@ def queue_row(project_id: int, events: Sequence[CapturedEvent], received_at: dat
 
 def insert_queue_rows(connection: Connection, rows: list[QueueRow]) -> None:
     _INSERT.executemany(connection, rows)
+
+
+def insert_queue_rows_driver(dialect: Dialect, driver_connection: Any, *, rows: list[QueueRow]) -> None:
+    """`insert_queue_rows` through a connection of the database driver's own."""
+    driver_connection.executemany(*_INSERT.driver_call(dialect, rows))
 
 
 def newest_queued(factory: sessionmaker[Session]) -> int | None:

@@ -46,6 +46,7 @@ from hedgerow.domain.ingestion.queue import (
     QueueRow,
     UnappliableBatches,
     insert_queue_rows,
+    insert_queue_rows_driver,
     peek_batches,
     queue_row,
     set_aside,
@@ -149,8 +150,9 @@ def _queue_transaction(engine_ref: weakref.ref[Engine]) -> AbstractContextManage
     return WRITE_TURN.transaction(_engine(engine_ref))
 
 
-def _queue_transaction_now(engine_ref: weakref.ref[Engine]) -> AbstractContextManager[Connection | None]:
-    return WRITE_TURN.transaction_now(_engine(engine_ref))
+def _queue_rows_now(engine_ref: weakref.ref[Engine], rows: list[QueueRow]) -> bool:
+    engine = _engine(engine_ref)
+    return WRITE_TURN.write_now(engine, partial(insert_queue_rows_driver, engine.dialect, rows=rows))
 
 
 _QUEUE_WRITERS: weakref.WeakKeyDictionary[Engine, GroupCommit[QueueRow]] = weakref.WeakKeyDictionary()
@@ -170,7 +172,7 @@ def _queue_writer(factory: sessionmaker[Session]) -> GroupCommit[QueueRow]:
                 name="hedgerow-capture-queue",
                 retry_on=(IntegrityError, OperationalError),
                 attempts=_ATTEMPTS,
-                begin_now=partial(_queue_transaction_now, weakref.ref(engine)),
+                write_now=partial(_queue_rows_now, weakref.ref(engine)),
             )
             _QUEUE_WRITERS[engine] = writer
         return writer
