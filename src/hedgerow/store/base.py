@@ -44,7 +44,9 @@ to UTC, ClickHouse ``DateTime64(6, 'UTC')``) and come back as timezone-aware dat
 
 Writes: every ``append_*``/static-membership call is durable when it returns. Static
 membership changes are versioned by the store's clock (microseconds, strictly increasing per
-process), so an add and a later remove apply in call order. ``replace_cohort_members`` takes
+process), so an add and a later remove apply in call order. Events are deleted only by
+``delete_person_events``, which a worker runs after the persons API deleted those persons with
+``delete_events``. ``replace_cohort_members`` takes
 a query selecting exactly one column, the person id, and stores its distinct values; it reports
 what the engine read to select them (``MembersWritten``) and stops a selection that runs longer
 than its ``timeout_seconds`` with ``QueryTimeout``.
@@ -211,6 +213,13 @@ class AnalyticsStore(Protocol):
     def append_person_versions(self, rows: Sequence[PersonVersion]) -> None: ...
 
     def append_distinct_id_versions(self, rows: Sequence[DistinctIdVersion]) -> None: ...
+
+    def delete_person_events(
+        self, project_id: int, person_ids: Sequence[str], *, received_before: datetime
+    ) -> None:
+        """Delete the project's events whose `person_id` is one of `person_ids` and whose
+        `created_at` (when the server received them) is before `received_before`; durable when
+        it returns, and harmless to repeat."""
 
     def add_static_cohort_members(
         self, project_id: int, cohort_id: int, person_ids: Sequence[str]

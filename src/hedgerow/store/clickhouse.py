@@ -8,6 +8,7 @@ own, so there is no group commit here. Reads go through the executor, which runs
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from hedgerow.store.base import (
@@ -105,6 +106,23 @@ class ClickHouseStore:
                 "person_distinct_ids",
                 _DISTINCT_ID_COLUMNS,
                 [(r.project_id, r.distinct_id, r.person_id, r.version, r.is_deleted) for r in rows],
+            )
+
+    def delete_person_events(
+        self, project_id: int, person_ids: Sequence[str], *, received_before: datetime
+    ) -> None:
+        if person_ids:
+            # A lightweight delete: the rows vanish from reads once the statement returns (it
+            # waits for its mutation by default), and parts are rewritten by later merges.
+            self._executor.command(
+                "DELETE FROM events WHERE project_id = {_hr_project_id:Int64}"
+                " AND created_at < {_hr_before:DateTime64(6, 'UTC')}"
+                " AND person_id IN {_hr_person_ids:Array(UUID)}",
+                {
+                    "_hr_project_id": project_id,
+                    "_hr_before": received_before,
+                    "_hr_person_ids": list(person_ids),
+                },
             )
 
     def _static_change(

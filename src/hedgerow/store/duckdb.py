@@ -10,7 +10,7 @@ magnitude slower), and it lets the insert drop already-stored event uuids in the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,12 @@ FROM (SELECT DISTINCT ON (project_id, uuid) * FROM {_BATCH}) AS b
 ANTI JOIN (
     SELECT project_id, uuid FROM events WHERE timestamp BETWEEN $_hr_from AND $_hr_to
 ) AS e ON e.project_id = b.project_id AND e.uuid = b.uuid::UUID
+"""
+
+_DELETE_PERSON_EVENTS = """
+DELETE FROM events
+WHERE project_id = $project_id AND created_at < $before
+  AND person_id IN (SELECT unnest(CAST($person_ids AS UUID[])))
 """
 
 
@@ -193,6 +199,15 @@ class DuckDBStore:
             f"INSERT INTO person_distinct_ids SELECT project_id, distinct_id, person_id::UUID, version,"
             f" is_deleted FROM {_BATCH}",
         )
+
+    def delete_person_events(
+        self, project_id: int, person_ids: Sequence[str], *, received_before: datetime
+    ) -> None:
+        if not person_ids:
+            return
+        params = {"project_id": project_id, "person_ids": list(person_ids), "before": received_before}
+        # Through the writer, like every other write: one writing connection per file.
+        self._writer.submit(partial(_execute, _DELETE_PERSON_EVENTS, params))
 
     def _static_change(
         self, project_id: int, cohort_id: int, person_ids: Sequence[str], *, deleted: bool
@@ -344,6 +359,10 @@ class DuckDBStore:
             )
         )
         return [(int(cohort), int(version)) for cohort, version in rows]
+
+
+def _execute(sql: str, params: dict[str, Any], conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(sql, params)
 
 
 def _insert_tables(insert_sql: str, conn: duckdb.DuckDBPyConnection, tables: list[pa.Table]) -> None:

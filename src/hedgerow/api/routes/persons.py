@@ -33,6 +33,8 @@ from hedgerow.domain.persons.values import person_property_values
 from hedgerow.errors import InvalidInput
 
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+DELETE_EVENTS = "delete_events"
 
 
 # Every capture answered 200 is applied first: a person captured a moment ago is found, and an
@@ -75,6 +77,33 @@ def create_person(ctx: Persons) -> Response:
     raise RequestError(405, 'Method "POST" not allowed.', code="method_not_allowed")
 
 
+def _flag_text(text: str, name: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    # Refused rather than guessed: a wrong guess either keeps events asked to go or deletes
+    # events asked to stay.
+    raise InvalidInput("Must be a valid boolean.", code="invalid", attr=name)
+
+
+def _query_flag(request: Request, name: str) -> bool:
+    """PostHog tests only that the query parameter is there, so a bare `?delete_events` is
+    true; `false` (or 0/no/off), which PostHog would also take as true, keeps the events."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return False
+    return raw == "" or _flag_text(raw, name)
+
+
+def _body_flag(data: dict[str, Any], name: str) -> bool:
+    value = data.get(name)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int | str):
+        return str(value) != "" and _flag_text(str(value), name)
+    raise InvalidInput("Must be a valid boolean.", code="invalid", attr=name)
+
+
 @router.post("/bulk_delete", status_code=202, summary="Delete up to 1000 persons")
 async def bulk_delete(request: Request, ctx: Persons, session: SessionDep) -> Response:
     data = await json_body(request)
@@ -82,7 +111,15 @@ async def bulk_delete(request: Request, ctx: Persons, session: SessionDep) -> Re
         raise InvalidInput("Invalid data. Expected a dictionary.")
     distinct_ids = [str(v) for v in data.get("distinct_ids") or []]
     ids = [str(v) for v in data.get("ids") or []]
-    changes.bulk_delete_persons(session, project_id=ctx.project.id, distinct_ids=distinct_ids, uuids=ids)
+    # PostHog documents `delete_events` as a query parameter and reads it from the body.
+    in_query, in_body = _query_flag(request, DELETE_EVENTS), _body_flag(data, DELETE_EVENTS)
+    changes.bulk_delete_persons(
+        session,
+        project_id=ctx.project.id,
+        distinct_ids=distinct_ids,
+        uuids=ids,
+        delete_events=in_query or in_body,
+    )
     notify_ingestion(request)
     return Response(status_code=202)
 
@@ -196,8 +233,15 @@ async def split(request: Request, person_id: str, ctx: Persons, session: Session
     return JSONResponse({"success": True}, status_code=201)
 
 
-@router.delete("/{person_id}", status_code=202, summary="Delete a person")
+# `?delete_recordings` is accepted: there are no recordings here to delete.
+@router.delete("/{person_id}", status_code=202, summary="Delete a person (and its events: ?delete_events)")
 def delete_person(request: Request, person_id: str, ctx: Persons, session: SessionDep) -> Response:
-    changes.delete_person(session, project=ctx.project, user_id=ctx.actor.user.id, person_id=person_id)
+    changes.delete_person(
+        session,
+        project=ctx.project,
+        user_id=ctx.actor.user.id,
+        person_id=person_id,
+        delete_events=_query_flag(request, DELETE_EVENTS),
+    )
     notify_ingestion(request)
     return Response(status_code=202)

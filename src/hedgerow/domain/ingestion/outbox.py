@@ -253,3 +253,16 @@ def drain_once(factory: sessionmaker[Session], store: AnalyticsStore, *, max_ent
 def pending_entries(factory: sessionmaker[Session]) -> int:
     with factory() as session:
         return session.scalar(select(func.count()).select_from(IngestionOutbox)) or 0
+
+
+def newest_entry_id(session: Session) -> int:
+    """The id of the newest outbox entry (0 when it is empty)."""
+    return session.scalar(select(func.max(IngestionOutbox.id))) or 0
+
+
+def entries_waiting_through(factory: sessionmaker[Session], entry_id: int) -> bool:
+    """Whether an entry with an id up to `entry_id` is still in the outbox: not copied yet, or
+    being copied right now by another process (on PostgreSQL, `drain_once` skips locked rows)."""
+    with factory() as session:
+        waiting = session.scalar(select(IngestionOutbox.id).where(IngestionOutbox.id <= entry_id).limit(1))
+    return waiting is not None

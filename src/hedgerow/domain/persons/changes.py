@@ -1,6 +1,7 @@
 """Changing persons from the persons API: property edits go through ingestion as `$set` /
 `$delete_person_property` events (as PostHog does); deletion removes the person and replicates
-deleted versions of it and its distinct ids.
+deleted versions of it and its distinct ids, and with `delete_events` queues the deletion of its
+events (`event_deletion.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hedgerow.domain.ingestion.events import CapturedEvent
 from hedgerow.domain.ingestion.outbox import write_outbox
 from hedgerow.domain.ingestion.service import ingest_events
 from hedgerow.domain.persons.cache import PERSON_PROPERTIES
+from hedgerow.domain.persons.event_deletion import queue_event_deletion
 from hedgerow.domain.persons.history import log_person_activity
 from hedgerow.domain.persons.models import Person, PersonDistinctId
 from hedgerow.domain.persons.presentation import ordered_distinct_ids
@@ -92,14 +94,37 @@ def _delete_rows(session: Session, project_id: int, persons: Sequence[Person]) -
     )
 
 
-def delete_person(session: Session, *, project: ProjectRef, user_id: int | None, person_id: str) -> None:
+def _delete_persons(
+    session: Session, project_id: int, persons: Sequence[Person], *, delete_events: bool
+) -> None:
+    uuids = [p.uuid for p in persons]
+    _delete_rows(session, project_id, persons)
+    if delete_events:
+        queue_event_deletion(session, project_id=project_id, person_uuids=uuids)
+
+
+def delete_person(
+    session: Session,
+    *,
+    project: ProjectRef,
+    user_id: int | None,
+    person_id: str,
+    delete_events: bool = False,
+) -> None:
+    """With `delete_events`, the person's events are deleted too, by a job queued in this
+    transaction (the person goes now, its events shortly after)."""
     person = find_person(session, project_id=project.id, person_id=person_id)
     log_person_activity(session, project=project, user_id=user_id, person=person, activity="deleted")
-    _delete_rows(session, project.id, [person])
+    _delete_persons(session, project.id, [person], delete_events=delete_events)
 
 
 def bulk_delete_persons(
-    session: Session, *, project_id: int, distinct_ids: Sequence[str] = (), uuids: Sequence[str] = ()
+    session: Session,
+    *,
+    project_id: int,
+    distinct_ids: Sequence[str] = (),
+    uuids: Sequence[str] = (),
+    delete_events: bool = False,
 ) -> None:
     if not distinct_ids and not uuids:
         raise InvalidInput("You must provide either distinct_ids or ids.")
@@ -113,4 +138,4 @@ def bulk_delete_persons(
         query = query.where(Person.id.in_(owners))
     else:
         query = query.where(Person.uuid.in_([u.lower() for u in uuids]))
-    _delete_rows(session, project_id, list(session.scalars(query)))
+    _delete_persons(session, project_id, list(session.scalars(query)), delete_events=delete_events)

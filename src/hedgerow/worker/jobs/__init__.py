@@ -41,6 +41,11 @@ class JobHandler(Protocol):
 
 def default_handlers() -> dict[str, JobHandler]:
     from hedgerow.worker.jobs.calculate_cohort import CALCULATE_COHORT, CalculateCohort
+    from hedgerow.worker.jobs.delete_person_events import DELETE_PERSON_EVENTS, DeletePersonEvents
     from hedgerow.worker.jobs.populate_static_cohort import POPULATE_STATIC_COHORT, PopulateStaticCohort
 
-    return {CALCULATE_COHORT: CalculateCohort(), POPULATE_STATIC_COHORT: PopulateStaticCohort()}
+    return {
+        CALCULATE_COHORT: CalculateCohort(),
+        POPULATE_STATIC_COHORT: PopulateStaticCohort(),
+        DELETE_PERSON_EVENTS: DeletePersonEvents(),
+    }
