@@ -125,7 +125,7 @@ def encode_batch(events: Sequence[CapturedEvent], received_at: datetime) -> byte
         "u": [e.uuid for e in events],
         "e": [e.event for e in events],
         "d": [e.distinct_id for e in events],
-        "t": [to_micros(e.timestamp) for e in events],
+        "t": [e.micros for e in events],
         "i": [person_inputs(e.properties) for e in events],
     }
     texts = [dumps_text(e.properties) for e in events]

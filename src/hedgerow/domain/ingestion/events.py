@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 from hedgerow.db.types import uuid7
 from hedgerow.domain.ingestion.errors import CaptureRejected, IngestKeyRequired, IngestKeyUnknown
-from hedgerow.domain.ingestion.timestamps import event_time, parse_iso
-from hedgerow.store.base import to_micros
+from hedgerow.domain.ingestion.timestamps import event_micros, parse_iso
+from hedgerow.store.base import from_micros, to_micros
 
 MAX_DISTINCT_ID_LENGTH = 200
 MAX_TOKEN_LENGTH = 64
@@ -32,21 +32,32 @@ class CaptureContext:
     engage: bool = False  # the legacy `/engage` path
 
 
-@dataclass
 class CapturedEvent:
-    uuid: str
-    event: str
-    distinct_id: str
-    properties: dict[str, Any]
-    timestamp: datetime
+    """One accepted event. Its time is kept as microseconds since the epoch (what the queue
+    stores), and becomes a datetime only when asked for."""
+
+    __slots__ = ("distinct_id", "event", "micros", "properties", "uuid")
+
+    def __init__(
+        self, uuid: str, event: str, distinct_id: str, properties: dict[str, Any], timestamp: datetime | int
+    ):
+        self.uuid = uuid
+        self.event = event
+        self.distinct_id = distinct_id
+        self.properties = properties
+        self.micros = timestamp if isinstance(timestamp, int) else to_micros(timestamp)
+
+    @property
+    def timestamp(self) -> datetime:
+        return from_micros(self.micros)
 
     @property
     def process_person_profile(self) -> bool:
         return self.properties.get("$process_person_profile") is not False
 
-    @property
-    def micros(self) -> int:
-        return to_micros(self.timestamp)
+    def __repr__(self) -> str:
+        when = self.timestamp.isoformat()
+        return f"CapturedEvent({self.uuid!r}, {self.event!r}, {self.distinct_id!r}, {when})"
 
 
 class PersonEvent(Protocol):
@@ -144,11 +155,12 @@ def _merged_person_updates(raw: dict[str, Any], properties: dict[str, Any]) -> N
             properties[name] = {**inner, **top} if isinstance(inner, dict) else dict(top)
 
 
-def normalise_event(raw: Any, ctx: CaptureContext, batch_sent_at: datetime | None) -> CapturedEvent:
+def normalise_event(raw: Any, now: int, sent_at: int | None, *, engage: bool = False) -> CapturedEvent:
+    """One event of a request received at `now` and sent at `sent_at` (microseconds)."""
     if not isinstance(raw, dict):
         raise CaptureRejected("Each event must be a JSON object.", code="invalid_event")
     name = raw.get("event")
-    if name is None and ctx.engage:
+    if name is None and engage:
         name = "$identify"
     if not isinstance(name, str) or not name:
         raise CaptureRejected("Event submitted without an event name.", code="missing_event_name")
@@ -164,20 +176,14 @@ def normalise_event(raw: Any, ctx: CaptureContext, batch_sent_at: datetime | Non
         raise CaptureRejected("$cookieless_mode must be a boolean.", code="invalid_cookieless_mode")
     distinct_id = _distinct_id(raw, properties)
     _merged_person_updates(raw, properties)
-    sent_at = batch_sent_at or ctx.sent_at
-    return CapturedEvent(
-        uuid=_event_uuid(raw),
-        event=name,
-        distinct_id=distinct_id,
-        properties=properties,
-        timestamp=event_time(
-            timestamp=raw.get("timestamp"),
-            offset=raw.get("offset"),
-            sent_at=sent_at,
-            ignore_sent_at=properties.get("$ignore_sent_at") is True,
-            now=ctx.now,
-        ),
+    micros = event_micros(
+        timestamp=raw.get("timestamp"),
+        offset=raw.get("offset"),
+        sent_at=sent_at,
+        ignore_sent_at=properties.get("$ignore_sent_at") is True,
+        now=now,
     )
+    return CapturedEvent(_event_uuid(raw), name, distinct_id, properties, micros)
 
 
 def parse_capture(payload: Any, ctx: CaptureContext) -> CaptureBatch:
@@ -199,8 +205,11 @@ def parse_capture(payload: Any, ctx: CaptureContext) -> CaptureBatch:
     if not all(isinstance(raw, dict) for raw in raw_events):  # not a shape PostHog parses
         raise CaptureRejected("Each event must be a JSON object.", code="invalid_event")
     token = _resolve_token(batch_token, raw_events)
+    now = to_micros(ctx.now)
+    sent_at = batch_sent_at or ctx.sent_at
+    sent_at_micros = None if sent_at is None else to_micros(sent_at)
     events = [
-        normalise_event(raw, ctx, batch_sent_at)
+        normalise_event(raw, now, sent_at_micros, engage=ctx.engage)
         for raw in raw_events
         if not (isinstance(raw, dict) and raw.get("event") in DROPPED_EVENTS)
     ]

@@ -6,10 +6,17 @@ an `offset` counts back from receipt, and results far in the future or unreadabl
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hedgerow.store.base import to_micros
+
 FUTURE_TOLERANCE = timedelta(hours=23)
+_FUTURE_TOLERANCE_US = FUTURE_TOLERANCE // timedelta(microseconds=1)
+# Event times outside the years 1970-9999 become now.
+_FIRST_US = 0
+_END_US = to_micros(datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)) + 1
 # `_`/`sent_at` query values before 2020 are seconds sent by mistake, not milliseconds.
 MIN_SENT_AT_MS = 1_577_836_800_000
 
@@ -50,32 +57,27 @@ def sent_at_from_query(raw: str | None) -> datetime | None:
         return None
 
 
-def event_time(
+def event_micros(
     *,
     timestamp: Any,
     offset: Any,
-    sent_at: datetime | None,
+    sent_at: int | None,
     ignore_sent_at: bool,
-    now: datetime,
-) -> datetime:
-    """An unreadable timestamp falls back to now (PostHog logs an ingestion warning) rather than
-    refusing the whole batch, so one bad clock never loses the other events."""
+    now: int,
+) -> int:
+    """When the event happened, in microseconds since the epoch (`sent_at` and `now` are too:
+    integers, since this runs for every captured event). An unreadable timestamp falls back to
+    now (PostHog logs an ingestion warning) rather than refusing the whole batch, so one bad
+    clock never loses the other events."""
     result = now
     parsed = parse_iso(timestamp)
     if parsed is not None:
+        result = to_micros(parsed)
         if sent_at is not None and not ignore_sent_at:
-            try:
-                result = now + (parsed - sent_at)
-            except OverflowError:
-                result = now
-        else:
-            result = parsed
-    elif isinstance(offset, int | float) and not isinstance(offset, bool):
+            result = now + (result - sent_at)
+    elif isinstance(offset, int | float) and not isinstance(offset, bool) and math.isfinite(offset):
         # The docs ignore `offset` when a timestamp is present; we follow the docs.
-        try:
-            result = now - timedelta(milliseconds=offset)
-        except OverflowError:
-            result = now
-    if result - now > FUTURE_TOLERANCE or not 1970 <= result.year <= 9999:
+        result = now - round(offset * 1000)
+    if result - now > _FUTURE_TOLERANCE_US or not _FIRST_US <= result < _END_US:
         return now
     return result

@@ -207,7 +207,7 @@ PERSON_INPUT_KEYS = frozenset(
 
 def person_inputs(properties: dict[str, Any]) -> dict[str, Any]:
     """The part of an event's properties that can change a person (see PERSON_INPUT_KEYS)."""
-    return {key: properties[key] for key in PERSON_INPUT_KEYS.intersection(properties)}
+    return {key: value for key, value in properties.items() if key in PERSON_INPUT_KEYS}
 
 
 # An *ordinary* event (`apply_copied`): none of these events, and no person input but copied keys.
