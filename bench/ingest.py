@@ -12,6 +12,17 @@ Measured on the shared 2-vCPU build machine, one `hedgerow serve` (SQLite + Duck
 ingestion applier process, the load generator on the same two cores:
 
     events      ingested/s   floor/s   ratio   notes
+    1,000,000       24,910    23,074    108%   + capture's own queue row written through a driver
+                                               connection kept for it, capture served ahead of all
+                                               middleware, event times in integer microseconds
+    1,000,000       19,509    24,389     80%   the row above's previous code, run just before it
+    1,000,000       24,654    35,358     70%   same code as the first row, the next pair
+    1,000,000       21,788    27,851     78%   previous code, run just before it
+    1,000,000       24,483    23,890    102%   same code as the first row, the third pair
+    1,000,000       20,723    21,713     95%   previous code, run just before it (means of the
+                                               three pairs: 24,682 against 20,673, +19%; the first
+                                               row's code gave 20,800-25,800/s over 8 runs in 40
+                                               minutes)
     1,000,000       18,514    21,691     85%   + ordinary events applied without a general update,
                                                last_seen_at kept (compared as integers)
     1,000,000       17,649    22,443     79%   the row above's previous code, run just before it
@@ -47,18 +58,17 @@ ingestion applier process, the load generator on the same two cores:
     1,000,000        6,179    22,783     27%   (earlier) one process, capture router mounted first
     (before: persons applied inside each capture request, ~2,700 events/s, 9-32% of the floor)
 
-The target of 25,000 events/s is not met on this machine. Its speed drifts by the hour: the
-floor ranged from 17,800 to 45,000 events/s between runs (its one flush per batch is bound by
-the disk, ours is not), and the same code gave 17,700 to 23,200 events/s on 1,000,000 events
-within one hour; compare code only in alternating runs, as in the rows marked so above.
-During a run (the row with per-thread CPU) the applier process uses ~81% of one core, the
-server ~80% (its event loop ~56%: HTTP, decoding, and queueing each batch; copying into DuckDB
-and checkpointing most of the rest), the load generator ~12%: about 173% of the two cores, so a
-quarter of the machine is idle. The limit is then most likely SQLite's one write turn: every
-capture request's commit waits while the applier writes a group's persons, and with 4 clients
-each waiting for its own commit, that wait sets the request rate. Instruction counts of the
-applier (callgrind, the same 5,000 events applied in groups of 25 batches): 62,900 per applied
-event three rounds of work ago, 53,100, 46,600-47,700, and 37,700 now.
+The target of 25,000 events/s is reached in some runs on this machine, not in all: its speed
+drifts by the hour (the floor ranged from 17,800 to 45,000 events/s between runs: its one flush
+per batch is bound by the disk, ours is not), and the same code gave 20,800 to 25,800 events/s
+on 1,000,000 events within one hour; compare code only in alternating runs, as in the rows
+marked so above. During a run the applier process uses ~80% of one core, the server ~75-89%, the
+load generator ~10%. What sets the pace now is the work itself, not waiting: with capture
+requests answered before their rows were committed (an experiment, not a mode), 37,000-46,000
+events/s were accepted, but they became visible no sooner (22,400 and 25,100 events/s, against
+21,700 and 24,600 for the code that waits, alternating): the applier, sharing the cores, then
+lags behind. Instruction counts of the applier (callgrind, the same 5,000 events applied in groups
+of 25 batches): 62,900 per applied event four rounds of work ago, 53,100, 46,600-47,700, 37,700.
 """
 
 from __future__ import annotations
