@@ -23,6 +23,8 @@ ingestion applier process, the load generator on the same two cores:
                                                three pairs: 24,682 against 20,673, +19%; the first
                                                row's code gave 20,800-25,800/s over 8 runs in 40
                                                minutes)
+    1,000,000       27,620    29,877     92%   same code as the first row, twenty minutes later
+    1,000,000       28,028    28,417     99%   (a faster hour), two more runs
     1,000,000       18,514    21,691     85%   + ordinary events applied without a general update,
                                                last_seen_at kept (compared as integers)
     1,000,000       17,649    22,443     79%   the row above's previous code, run just before it
