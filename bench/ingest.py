@@ -12,6 +12,10 @@ Measured on the shared 2-vCPU build machine, one `hedgerow serve` (SQLite + Duck
 ingestion applier process, the load generator on the same two cores:
 
     events      ingested/s   floor/s   ratio   notes
+    1,000,000       27,038    26,674    101%   + applier groups of up to 200 batches (were 100);
+                                               four alternating pairs against the previous code:
+                                               27,038 / 25,011 / 23,721 / 23,801 against 24,734 /
+                                               24,144 / 22,410 / 23,445 (+5% on the means)
     1,000,000       24,910    23,074    108%   + capture's own queue row written through a driver
                                                connection kept for it, capture served ahead of all
                                                middleware, event times in integer microseconds
