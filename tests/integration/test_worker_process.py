@@ -46,13 +46,13 @@ def _cohort(url: str, cohort_id: int) -> Cohort:
         engine.dispose()
 
 
-def _wait(predicate: Any, timeout: float = 60.0) -> None:
+def _wait(predicate: Any, timeout: float = 60.0, describe: Any = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.1)
-    raise AssertionError("timed out")
+    raise AssertionError(f"timed out: {describe()}" if describe is not None else "timed out")
 
 
 @pytest.fixture
@@ -156,7 +156,12 @@ def test_a_worker_killed_mid_calculation_is_retried_after_its_lease(slow_queued:
     try:
         # The job is claimed first and the run's history row opened just after: kill once both are
         # in, so the victim dies inside the engine query.
-        _wait(lambda: _job(url)[0] == "running" and _open_runs(url) == 1, timeout=60)
+        _wait(
+            lambda: _job(url)[0] == "running" and _open_runs(url) == 1,
+            timeout=60,
+            # If this times out, say whether the run ended before it was seen, or never started.
+            describe=lambda: f"job {_job(url)}, open runs {_open_runs(url)}, worker exit {victim.poll()}",
+        )
     finally:
         victim.kill()  # SIGKILL mid-calculation: no clean-up, the lease is left to expire
         victim.wait(timeout=30)
