@@ -114,7 +114,7 @@ def slow_queued(hedgerow: HedgerowClient, database_url: str) -> dict[str, Any]:
                 now - timedelta(seconds=k),
                 now,
             )
-            for k in range(12_000)
+            for k in range(40_000)
         ]
     )
     response = hedgerow.post(
