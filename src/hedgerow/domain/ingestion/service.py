@@ -55,6 +55,7 @@ from hedgerow.domain.ingestion.queue import (
 from hedgerow.domain.persons.batch import PersonBatch, StalePersons
 from hedgerow.domain.persons.identities import Generation, IdentityMemory, identity_memory, read_generation
 from hedgerow.domain.persons.ingest import PersonProcessor
+from hedgerow.domain.persons.live import LiveDistinctId, LivePerson
 from hedgerow.domain.projects.service import get_project_by_token
 
 log = logging.getLogger("hedgerow.ingestion")
@@ -218,74 +219,78 @@ def apply_queued(
     def apply() -> int:
         with PERSON_WRITES, factory() as session, ExitStack() as releases:
             memory = identity_memory(engine_of(factory))
-            generation = read_generation(session)
-            claimed = peek_batches(session, max_batches)
-            if not claimed:
-                return 0
-            by_project: dict[int, list[QueuedBatch]] = {}
-            for queued in claimed:
-                by_project.setdefault(queued.project_id, []).append(queued)
-            resolved: list[tuple[int, list[QueuedBatch], list[list[str]], PersonBatch]] = []
             try:
-                for project_id, batches in by_project.items():
-                    person_ids, persons = resolve_events(
-                        session, project_id, [b.events for b in batches], remembered=(memory, generation)
-                    )
-                    releases.callback(persons.release)
-                    resolved.append((project_id, batches, person_ids, persons))
-            except SQLAlchemyError:
+                return apply_group(session, memory, releases)
+            except BaseException:
+                memory.forget()  # the group changed remembered persons in place
                 raise
-            except Exception as exc:
-                raise UnappliableBatches([b.id for b in claimed], exc) from exc
-            entries: list[WrittenEntry] = []
-            # The write phase: short, and the only part that holds the write turn.
-            with WRITE_TURN(factory):
-                take_batches(session, [b.id for b in claimed])
-                # After the first write of the transaction: from here on no other writer can
-                # commit before this one (SQLite's write lock; PostgreSQL's lock on the row).
-                if read_generation(session, lock=True) != generation:
-                    raise StalePersons("persons changed elsewhere since this group read them")
-                for project_id, batches, person_ids, persons in resolved:
-                    try:
-                        changes = persons.flush()
-                    except (SQLAlchemyError, StalePersons):
-                        raise
-                    except Exception as exc:
-                        raise UnappliableBatches([b.id for b in claimed], exc) from exc
-                    applied = [
-                        AppliedBatch(b.payload, ids, b.id) for b, ids in zip(batches, person_ids, strict=True)
-                    ]
-                    entry_id = write_outbox(
-                        session,
-                        project_id=project_id,
-                        batches=applied,
-                        persons=changes.persons,
-                        distinct_ids=changes.distinct_ids,
-                    )
-                    if entry_id is not None and written is not None:
-                        pairs = zip((b.batch for b in batches), person_ids, strict=True)
-                        columns = event_columns(project_id, pairs)
-                        queue_ids = [b.id for b in batches]
-                        entry = OutboxEntry(
-                            project_id, columns, changes.persons, changes.distinct_ids, queue_ids
-                        )
-                        entries.append(WrittenEntry(entry_id, entry))
-                written_generation = read_generation(session)
-                session.commit()
-            for *_, persons in resolved:
-                persons.cache_committed()
-            memory.remember(
-                generation,
-                written_generation,
-                [
-                    (project_id, row)
-                    for project_id, *_, persons in resolved
-                    for row in persons.identity_rows()
-                ],
-            )
-            if written is not None:
-                written.extend(entries)
-            return len(claimed)
+
+    def apply_group(session: Session, memory: IdentityMemory, releases: ExitStack) -> int:
+        generation = read_generation(session)
+        claimed = peek_batches(session, max_batches)
+        if not claimed:
+            return 0
+        by_project: dict[int, list[QueuedBatch]] = {}
+        for queued in claimed:
+            by_project.setdefault(queued.project_id, []).append(queued)
+        resolved: list[tuple[int, list[QueuedBatch], list[list[str]], PersonBatch]] = []
+        try:
+            for project_id, batches in by_project.items():
+                person_ids, persons = resolve_events(
+                    session, project_id, [b.events for b in batches], remembered=(memory, generation)
+                )
+                releases.callback(persons.release)
+                resolved.append((project_id, batches, person_ids, persons))
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:
+            raise UnappliableBatches([b.id for b in claimed], exc) from exc
+        entries: list[WrittenEntry] = []
+        # The write phase: short, and the only part that holds the write turn.
+        with WRITE_TURN(factory):
+            take_batches(session, [b.id for b in claimed])
+            # After the first write of the transaction: from here on no other writer can
+            # commit before this one (SQLite's write lock; PostgreSQL's lock on the row).
+            if read_generation(session, lock=True) != generation:
+                raise StalePersons("persons changed elsewhere since this group read them")
+            for project_id, batches, person_ids, persons in resolved:
+                try:
+                    changes = persons.flush()
+                except (SQLAlchemyError, StalePersons):
+                    raise
+                except Exception as exc:
+                    raise UnappliableBatches([b.id for b in claimed], exc) from exc
+                applied = [
+                    AppliedBatch(b.payload, ids, b.id) for b, ids in zip(batches, person_ids, strict=True)
+                ]
+                entry_id = write_outbox(
+                    session,
+                    project_id=project_id,
+                    batches=applied,
+                    persons=changes.persons,
+                    distinct_ids=changes.distinct_ids,
+                )
+                if entry_id is not None and written is not None:
+                    pairs = zip((b.batch for b in batches), person_ids, strict=True)
+                    columns = event_columns(project_id, pairs)
+                    queue_ids = [b.id for b in batches]
+                    entry = OutboxEntry(project_id, columns, changes.persons, changes.distinct_ids, queue_ids)
+                    entries.append(WrittenEntry(entry_id, entry))
+            written_generation = read_generation(session)
+            session.commit()
+        remembered_ids: list[tuple[int, LiveDistinctId]] = []
+        remembered_persons: list[LivePerson] = []
+        removed: list[int] = []
+        for project_id, *_, persons in resolved:
+            persons.committed()
+            ids, kept, gone = persons.remembered_state()
+            remembered_ids.extend((project_id, live) for live in ids)
+            remembered_persons.extend(kept)
+            removed.extend(gone)
+        memory.remember(generation, written_generation, remembered_ids, remembered_persons, removed)
+        if written is not None:
+            written.extend(entries)
+        return len(claimed)
 
     try:
         result: int = _retrying(apply)

@@ -5,7 +5,7 @@ back with batched SQL, and turned into replica version rows for the analytics st
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from hedgerow.db.bulk import BulkStatement
 from hedgerow.domain.cohorts.static import move_members
 from hedgerow.domain.persons.cache import PERSON_PROPERTIES
-from hedgerow.domain.persons.identities import Generation, IdentityMemory, IdentityRow
+from hedgerow.domain.persons.identities import Generation, IdentityMemory
 from hedgerow.domain.persons.json_text import dumps_text, loads_exact
+from hedgerow.domain.persons.live import LiveDistinctId, LivePerson
 from hedgerow.domain.persons.models import Person, PersonDistinctId
 from hedgerow.domain.persons.tombstones import bury, revive
 from hedgerow.store.base import DistinctIdVersion, PersonVersion, from_micros, to_micros
@@ -62,33 +63,6 @@ _MOVE_IDS = BulkStatement(
 )
 
 
-@dataclass(eq=False, slots=True)
-class LivePerson:
-    pk: int | None  # None until inserted
-    uuid: str
-    properties: dict[str, Any]
-    is_identified: bool
-    created_at: datetime
-    version: int
-    distinct_ids: list[LiveDistinctId] = field(default_factory=list)
-    all_ids_loaded: bool = False
-    dirty: bool = False  # must be written (and versioned)
-    touched: bool = False  # properties changed in memory, perhaps without a write
-    deleted: bool = False
-    merged_into: LivePerson | None = None
-    last_seen: int | None = None  # `last_seen_at`'s hour in microseconds (compared per event)
-
-
-@dataclass(eq=False, slots=True)
-class LiveDistinctId:
-    pk: int | None
-    distinct_id: str
-    person: LivePerson
-    version: int
-    dirty: bool = False
-    remembered: bool = False  # read from the identity memory, not from the store
-
-
 def _move(person: LivePerson) -> tuple[int, str, int, str]:
     """(merged pk, its UUID, surviving pk, its UUID) for a person merged away in this batch."""
     target = person.merged_into
@@ -130,10 +104,13 @@ class PersonBatch:
         self._ids: dict[str, LiveDistinctId] = {}
         self._looked_up: set[str] = set()
         self._new_persons: list[LivePerson] = []
-        self._new_ids: list[LiveDistinctId] = []
         self._stored_versions: dict[int, int] = {}  # pk -> version as read
         self._written: list[LivePerson] = []
         self._removed: list[LivePerson] = []
+        self._written_ids: list[LiveDistinctId] = []
+        # Objects this batch made for rows it read (not taken from the identity memory).
+        self._read_persons: list[LivePerson] = []
+        self._read_ids: list[LiveDistinctId] = []
 
     # --- loading --------------------------------------------------------------------------------
     def _columns(self) -> Any:
@@ -143,9 +120,24 @@ class PersonBatch:
             PERSONS, p.id == d.person_id
         )
 
-    def _adopt(self, rows: Iterable[Any], *, remembered: bool = False) -> None:
+    def _adopt_remembered(self, hits: list[LiveDistinctId]) -> None:
+        """Take distinct ids, and their persons, as the identity memory holds them: the very
+        objects, changed in place from here on (`apply_queued` makes the memory forget them
+        unless the group commits)."""
+        by_pk, ids, stored_versions = self._by_pk, self._ids, self._stored_versions
+        for live in hits:
+            ids[live.distinct_id] = live
+            person = live.person
+            pk = person.pk
+            assert pk is not None
+            if pk not in by_pk:
+                by_pk[pk] = person
+                stored_versions[pk] = person.version
+
+    def _adopt(self, rows: Iterable[Any]) -> None:
         missing: list[LivePerson] = []
-        # Runs for every distinct id of every group: names bound once, arguments by position.
+        memory = self.remembered[0] if self.remembered is not None else None
+        # Runs for every distinct id read from the store: names bound once, arguments by position.
         by_pk, ids, stored_versions, cached_person = (
             self._by_pk,
             self._ids,
@@ -155,19 +147,29 @@ class PersonBatch:
         for did_pk, distinct_id, did_version, pk, uuid, version in rows:
             person = by_pk.get(pk)
             if person is None:
-                stored_versions[pk] = version
-                cached = cached_person(pk, uuid, version)
-                if cached is None:
-                    person = LivePerson(pk, uuid, {}, False, _UNLOADED, version, [])
-                    missing.append(person)
-                else:
-                    person = LivePerson(pk, uuid, cached[2], cached[0], cached[1], version, [])
-                    person.last_seen = cached[3]
+                # A person remembered through another of its distinct ids stays one object.
+                person = memory.person(pk) if memory is not None else None
+                if person is not None and (person.version != version or person.uuid != uuid):
+                    memory.forget()  # type: ignore[union-attr]  # cannot happen at one generation
+                    person = None
+                if person is None:
+                    cached = cached_person(pk, uuid, version)
+                    if cached is None:
+                        person = LivePerson(pk, uuid, {}, False, _UNLOADED, version, [])
+                        missing.append(person)
+                    else:
+                        person = LivePerson(pk, uuid, cached[2], cached[0], cached[1], version, [])
+                        person.last_seen = cached[3]
+                    self._read_persons.append(person)
                 by_pk[pk] = person
+                stored_versions[pk] = version
             if distinct_id not in ids:
-                live = LiveDistinctId(did_pk, distinct_id, person, did_version, False, remembered)
+                live = memory.distinct_id(self.project_id, distinct_id) if memory is not None else None
+                if live is None or live.person is not person or live.version != did_version:
+                    live = LiveDistinctId(did_pk, distinct_id, person, did_version)
+                    person.distinct_ids.append(live)
+                    self._read_ids.append(live)
                 ids[distinct_id] = live
-                person.distinct_ids.append(live)
         self._load_rest(missing)
 
     def _load_rest(self, persons: list[LivePerson]) -> None:
@@ -208,12 +210,13 @@ class PersonBatch:
         )
 
     def preload(self, distinct_ids: Iterable[str]) -> None:
-        wanted = sorted(set(distinct_ids) - self._looked_up)
+        wanted = list(set(distinct_ids) - self._looked_up)
         self._looked_up.update(wanted)
         if self.remembered is not None:
             memory, generation = self.remembered
             hits, wanted = memory.split(generation, self.project_id, wanted)
-            self._adopt(hits, remembered=True)
+            self._adopt_remembered(hits)
+        wanted.sort()  # rows locked in one order by every writer
         for start in range(0, len(wanted), _LOOKUP_CHUNK):
             # Row locks serialise concurrent writers to the same persons on PostgreSQL.
             query = (
@@ -251,7 +254,7 @@ class PersonBatch:
         self._looked_up.add(distinct_id)
         live = LiveDistinctId(None, distinct_id, person, 0, dirty=True)
         self._ids[distinct_id] = live
-        self._new_ids.append(live)
+        self._read_ids.append(live)
         person.distinct_ids.append(live)
 
     def merge(self, other: LivePerson, into: LivePerson) -> None:
@@ -267,6 +270,9 @@ class PersonBatch:
             live.person = into
             live.dirty = True
             into.distinct_ids.append(live)
+            # Remembered ids of `other` that this batch had not looked up are written too.
+            self._ids[live.distinct_id] = live
+            self._looked_up.add(live.distinct_id)
         other.distinct_ids = []
         other.deleted = True
         other.merged_into = into
@@ -362,6 +368,7 @@ class PersonBatch:
             bury(self.session, self.project_id, [(p.uuid, p.version) for p in removed])
         self._written = [p for p, _ in [*created, *changed]]
         self._removed = removed
+        self._written_ids = changed_ids
         versions = [self._version_row(p, text) for p, text in [*created, *changed]]
         versions += [self._version_row(p, dumps_text(p.properties)) for p in removed]
         id_versions = [
@@ -369,32 +376,36 @@ class PersonBatch:
         ]
         return ReplicaChanges(versions, id_versions)
 
-    def cache_committed(self) -> None:
-        """After the transaction that `flush` wrote in has committed: remember what it wrote."""
+    def committed(self) -> None:
+        """After the transaction that `flush` wrote in has committed: remember what it wrote in
+        the persons cache, and clear this group's marks on what it worked on."""
         for person in self._written:
             self._remember(person)
         # Persons changed only in memory (noisy keys, not written) keep their entry: the cache
         # holds its own copy, which still matches the unchanged row and version.
         for person in self._removed:
             PERSON_PROPERTIES.evict(person.pk or 0, person.uuid)
+        for person in self._written:
+            person.dirty = False
+        for live in self._written_ids:
+            live.dirty = False
 
-    def identity_rows(self) -> list[IdentityRow]:
-        """The distinct ids this batch read from the store or changed, as stored once its writes
-        commit. (Those it took from the identity memory and left as they were are remembered
-        there already.)"""
-        return [
-            (live.pk, live.distinct_id, live.version, person.pk, person.uuid, person.version)
-            for live in self._ids.values()
-            if live.pk is not None
-            and (person := live.person).pk is not None
-            and not person.deleted
-            and (not live.remembered or live.dirty or person.dirty)
-        ]
+    def remembered_state(self) -> tuple[list[LiveDistinctId], list[LivePerson], list[int]]:
+        """What the identity memory is to add once this batch has `committed`: the distinct ids
+        and persons it read from the store or created (those it took from the memory are there
+        already, changed in place), and the pks of the persons it deleted."""
+        persons = [p for p in [*self._read_persons, *self._new_persons] if p.pk is not None and not p.deleted]
+        ids = [live for live in self._read_ids if live.pk is not None and not live.person.deleted]
+        return ids, persons, [p.pk for p in self._removed if p.pk is not None]
 
     def release(self) -> None:
         """Done with this batch: unlink its persons from their distinct ids. Each pair refers to
         the other, and left as cycles they wait for the cycle collector, whose passes over a
-        group's thousands of pairs cost ingestion more than building them did."""
+        group's thousands of pairs cost ingestion more than building them did. (Not for a batch
+        working through the identity memory: its objects live on there, or, if the memory forgot
+        them after a failure, are left to the collector.)"""
+        if self.remembered is not None:
+            return
         for person in [*self._by_pk.values(), *self._new_persons]:
             person.distinct_ids = []
 

@@ -1,13 +1,21 @@
-"""Which person each distinct id belongs to, remembered by an ingestion process between groups.
+"""Persons and their distinct ids, remembered by an ingestion process between groups.
 
 Applying a group of capture batches must know the stored person (and versions) behind every
 distinct id it sees; reading them all from the metadata store for every group was most of the
 applier's work, though usually nothing but the applier itself had changed them. Database
 triggers count every change to persons and distinct ids (`person_generation`), whoever makes
-it, so a process can tell: while the generation is where its own last commit left it, the
-rows it remembers are exactly what the store holds, and only distinct ids it has never seen
-need reading. The applier checks the generation again under its write lock and starts over
-(with the memory dropped) if anyone else wrote meanwhile.
+it, so a process can tell: while the generation is where its own last commit left it, what it
+remembers is exactly what the store holds, and only distinct ids it has never seen need reading.
+The applier checks the generation again under its write lock and starts over (with the memory
+dropped) if anyone else wrote meanwhile.
+
+What is remembered are the very objects the last group worked on (`live.LivePerson`,
+`live.LiveDistinctId`), not copies: the next group takes them as they are, with no rebuilding
+or copying of properties per distinct id. A group changes them in place, so one that fails
+(or is refused at its write) must `forget` everything; one that commits hands them back with
+`remember`. A person's change to noisy keys alone is not written (see `properties.NOISY_KEYS`)
+but stays on the remembered person, and is written with its next real change: the logical
+result is the same as writing every event's changes.
 
 One memory per engine, so separate databases in one process never share it; `instance`
 (random per database) guards against a database replaced under the same address.
@@ -23,12 +31,10 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, Table, select
 from sqlalchemy.orm import Session
 
+from hedgerow.domain.persons.live import LiveDistinctId, LivePerson
 from hedgerow.domain.persons.models import PersonGeneration
 
 GENERATION: Table = PersonGeneration.__table__  # type: ignore[assignment]
-# (distinct id pk, distinct id, distinct id version, person pk, person uuid, person version):
-# the columns `PersonBatch` reads for a distinct id.
-IdentityRow = tuple[int, str, int, int, str, int]
 
 
 @dataclass(frozen=True)
@@ -54,49 +60,68 @@ class IdentityMemory:
     def __init__(self, capacity: int = 500_000):
         self.capacity = capacity
         self._generation: Generation | None = None
-        self._rows: dict[tuple[int, str], IdentityRow] = {}
-        # Person pk -> version, kept apart from the rows: a commit that changed a person through
-        # one of its distinct ids leaves the rows of its other ids (not in that group) behind.
-        self._versions: dict[int, int] = {}
+        self._ids: dict[tuple[int, str], LiveDistinctId] = {}
+        self._persons: dict[int, LivePerson] = {}  # by pk: one object per stored person
         self._lock = threading.Lock()
 
-    def _forget(self) -> None:
-        self._rows.clear()
-        self._versions.clear()
+    def forget(self) -> None:
+        """Drop everything (until `remember` is next called after a commit)."""
+        with self._lock:
+            self._generation = None
+            self._ids = {}
+            self._persons = {}
 
     def split(
         self, generation: Generation, project_id: int, distinct_ids: Iterable[str]
-    ) -> tuple[list[IdentityRow], list[str]]:
-        """(rows remembered for these ids, ids to read from the store) at `generation`; a
-        different generation than the one remembered forgets everything first."""
-        hits: list[IdentityRow] = []
+    ) -> tuple[list[LiveDistinctId], list[str]]:
+        """(the remembered distinct ids among these, the ids to read from the store) at
+        `generation`; a different generation than the one remembered forgets everything first."""
+        hits: list[LiveDistinctId] = []
         missing: list[str] = []
         with self._lock:
             if generation != self._generation:
-                self._forget()
+                self._ids, self._persons = {}, {}
                 self._generation = generation
-            rows, versions = self._rows, self._versions
+            ids = self._ids
             for distinct_id in distinct_ids:
-                row = rows.get((project_id, distinct_id))
-                if row is None or (version := versions.get(row[3])) is None:
+                live = ids.get((project_id, distinct_id))
+                if live is None:
                     missing.append(distinct_id)
                 else:
-                    hits.append(row if version == row[5] else (*row[:5], version))
+                    hits.append(live)
         return hits, missing
 
+    def person(self, pk: int) -> LivePerson | None:
+        """The remembered person with this pk (valid at the generation `split` was last given)."""
+        return self._persons.get(pk)
+
+    def distinct_id(self, project_id: int, distinct_id: str) -> LiveDistinctId | None:
+        return self._ids.get((project_id, distinct_id))
+
     def remember(
-        self, read_at: Generation, written_at: Generation, rows: Iterable[tuple[int, IdentityRow]]
+        self,
+        read_at: Generation,
+        written_at: Generation,
+        ids: Iterable[tuple[int, LiveDistinctId]],
+        persons: Iterable[LivePerson],
+        removed: Iterable[int],
     ) -> None:
-        """After a commit that moved the store from `read_at` (what the rows were read at) to
-        `written_at` and nothing else: these rows are what it now holds, and what was
-        remembered at `read_at` and not among them is unchanged. Rows are (project id, row)."""
+        """After a commit that moved the store from `read_at` (what the group read) to
+        `written_at` and nothing else: these distinct ids (by project) and persons are what it
+        now holds, persons with pks in `removed` are gone, and whatever else was remembered at
+        `read_at` is unchanged."""
         with self._lock:
-            if read_at != self._generation or len(self._rows) > self.capacity:
-                self._forget()
+            if read_at != self._generation or len(self._ids) > self.capacity:
+                self._ids, self._persons = {}, {}
             self._generation = written_at
-            for project_id, row in rows:
-                self._rows[(project_id, row[1])] = row
-                self._versions[row[3]] = row[5]
+            known, by_pk = self._ids, self._persons
+            for project_id, live in ids:
+                known[(project_id, live.distinct_id)] = live
+            for person in persons:
+                assert person.pk is not None
+                by_pk[person.pk] = person
+            for pk in removed:
+                by_pk.pop(pk, None)
 
 
 _MEMORIES: weakref.WeakKeyDictionary[Engine, IdentityMemory] = weakref.WeakKeyDictionary()

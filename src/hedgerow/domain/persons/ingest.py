@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from hedgerow.domain.ingestion.events import PersonEvent
-from hedgerow.domain.persons.batch import LivePerson, PersonBatch
+from hedgerow.domain.persons.batch import PersonBatch
 from hedgerow.domain.persons.identity import is_illegal_merge_id, person_uuid
+from hedgerow.domain.persons.live import LivePerson
 from hedgerow.domain.persons.properties import (
     NOT_ORDINARY_EVENTS,
     NOT_ORDINARY_INPUTS,
@@ -70,10 +71,8 @@ class PersonProcessor:
             # keys, of a known person, is worked out without building an update first.
             known = self.batch.person_for(event.distinct_id)
             if known is not None:
-                if properties:
-                    changed, loud = apply_copied(known.properties, properties)
-                    known.touched = known.touched or changed
-                    known.dirty = known.dirty or loud
+                if properties and apply_copied(known.properties, properties):
+                    known.dirty = True
                 seen(known, event.micros)
                 return known.uuid
         if properties.get("$process_person_profile") is False:  # `process_person_profile`
@@ -104,8 +103,6 @@ class PersonProcessor:
         self, person: LivePerson, update: PersonUpdate, *, identify: bool = False, event: str = "$set"
     ) -> LivePerson:
         changed = apply_update(person.properties, update)
-        if changed:
-            person.touched = True
         if changed and (event in PERSON_EVENTS or not all_noisy(changed)):
             person.dirty = True
         if identify and not person.is_identified:

@@ -215,21 +215,20 @@ NOT_ORDINARY_EVENTS = PERSON_EVENTS | NO_PERSON_UPDATE_EVENTS | NO_COPY_EVENTS
 NOT_ORDINARY_INPUTS = (PERSON_INPUT_KEYS - _COPIED) | {"$os_name"}
 
 
-def apply_copied(properties: dict[str, Any], copied: dict[str, Any]) -> tuple[bool, bool]:
+def apply_copied(properties: dict[str, Any], copied: dict[str, Any]) -> bool:
     """What `apply_update(properties, person_update_for(event, copied))` does for an ordinary
     event, whose person inputs `copied` are copied keys only, without building the update: each
-    key's first value as `$initial_<key>` if missing, its value set if different. Returns
-    (whether anything changed, whether a change forces a write: one not all noisy)."""
-    changed = loud = False
+    key's first value as `$initial_<key>` if missing, its value set if different. Returns whether
+    a change forces a write (one not all noisy)."""
+    loud = False
     for key, value in copied.items():
         initial = _INITIAL_NAME[key]
         if initial not in properties:
             properties[initial] = value
-            changed = loud = True  # `$initial_*` keys are never noisy
+            loud = True  # `$initial_*` keys are never noisy
     for key, value in copied.items():
         current = properties.get(key, _ABSENT)
         if current != value or type(current) is not type(value):
             properties[key] = value
-            changed = True
             loud = loud or not is_noisy(key)
-    return changed, loud
+    return loud
