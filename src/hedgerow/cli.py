@@ -217,8 +217,10 @@ def cmd_apply_ingestion(args: argparse.Namespace) -> None:
 
     settings = _settings()
     # The server's checkpoint thread copies the log back (db/checkpoints.py): this process's
-    # commits, which every reader waits for, never do.
-    engine = make_engine(settings.database_url, checkpoints=False)
+    # commits, which every reader waits for, never do. A larger page cache keeps the persons it
+    # rewrites group after group in memory: the 2 MiB default made most of those rows a read
+    # from the file (the UPDATEs of a 20,000-event group took half the time with 64 MiB).
+    engine = make_engine(settings.database_url, checkpoints=False, cache_mib=64)
     try:
         applier_main(make_sessionmaker(engine))
     finally:

@@ -165,3 +165,17 @@ def test_a_log_past_its_limit_is_truncated_and_nothing_is_lost(tmp_path: Path) -
         engine.dispose()
     with sqlite3.connect(path) as check:
         assert check.execute("SELECT count(*) FROM t").fetchone() == (315,)
+
+
+def test_an_engine_can_give_its_connections_a_larger_page_cache(tmp_path: Path) -> None:
+    # The ingestion applier's: the persons it rewrites group after group stay in memory.
+    larger = make_engine(f"sqlite:///{tmp_path / 'a.db'}", cache_mib=64)
+    default = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
+    try:
+        with larger.connect() as connection:
+            assert connection.execute(text("PRAGMA cache_size")).scalar() == -64 * 1024
+        with default.connect() as connection:
+            assert connection.execute(text("PRAGMA cache_size")).scalar() == -2000
+    finally:
+        larger.dispose()
+        default.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
@@ -21,6 +22,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _page_cache(dbapi_connection: Any, _record: Any, *, kib: int) -> None:
+    dbapi_connection.execute(f"PRAGMA cache_size=-{int(kib)}")
+
+
 def _no_checkpoints(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
@@ -34,15 +39,19 @@ def sqlite_file(url: str | URL) -> str | None:
     return database
 
 
-def make_engine(url: str, *, checkpoints: bool = True) -> Engine:
+def make_engine(url: str, *, checkpoints: bool = True, cache_mib: int | None = None) -> Engine:
     """An engine for `url`. On SQLite, `checkpoints=False` keeps commits from copying the
     write-ahead log back into the database: the server's checkpoint thread does that
-    (`db/checkpoints.py`), so no commit on the ingestion path waits on the disk."""
+    (`db/checkpoints.py`), so no commit on the ingestion path waits on the disk. `cache_mib`
+    sets each connection's page cache (SQLite's default is 2 MiB), for a process that reads and
+    rewrites the same tables over and over."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         if not checkpoints:
             event.listen(engine, "connect", _no_checkpoints)
+        if cache_mib is not None:
+            event.listen(engine, "connect", partial(_page_cache, kib=cache_mib * 1024))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
