@@ -70,7 +70,15 @@ class BulkStatement:
         or wrote, as the driver counts them (None where it cannot count them over many rows)."""
         if not rows:
             return 0
-        sql, params = self.driver_call(connection.dialect, rows)
+        return self.run(connection, self.driver_call(connection.dialect, rows))
+
+    @staticmethod
+    def run(connection: Connection, call: tuple[str, Any]) -> int | None:
+        """`executemany` for rows converted beforehand (`driver_call`), perhaps before a lock
+        was taken."""
+        sql, params = call
+        if not params:
+            return 0
         count = connection.exec_driver_sql(sql, params).rowcount
         return int(count) if connection.dialect.supports_sane_multi_rowcount else None
 

@@ -241,6 +241,8 @@ def apply_queued(
                 )
                 releases.callback(persons.release)
                 resolved.append((project_id, batches, person_ids, persons))
+            for *_, persons in resolved:  # what can be worked out before the write turn
+                persons.prepare()
         except SQLAlchemyError:
             raise
         except Exception as exc:

@@ -76,6 +76,11 @@ def _seen_at(person: LivePerson) -> datetime | None:
     return None if person.last_seen is None else from_micros(person.last_seen)
 
 
+# What `PersonBatch.prepare` works out: the changed persons with their JSON texts, the UPDATE as
+# the driver takes it, and their version rows.
+_Prepared = tuple[list[tuple[LivePerson, str]], tuple[str, Any], list[PersonVersion]]
+
+
 class StalePersons(Exception):
     """Persons changed by another writer since this batch read them: nothing of the batch may be
     committed; applying it again reads them afresh."""
@@ -108,6 +113,7 @@ class PersonBatch:
         self._written: list[LivePerson] = []
         self._removed: list[LivePerson] = []
         self._written_ids: list[LiveDistinctId] = []
+        self._prepared: _Prepared | None = None
         # Objects this batch made for rows it read (not taken from the identity memory).
         self._read_persons: list[LivePerson] = []
         self._read_ids: list[LiveDistinctId] = []
@@ -329,34 +335,38 @@ class PersonBatch:
         if moved:
             _MOVE_IDS.executemany(self.session.connection(), [(d.person.pk, d.version, d.pk) for d in moved])
 
-    def flush(self) -> ReplicaChanges:
-        """Write every change; returns the version rows the analytics replica needs."""
-        created = [(p, dumps_text(p.properties)) for p in self._new_persons if not p.deleted]
-        self._insert_persons(created)
+    def prepare(self) -> None:
+        """Work out what `flush` writes for the persons already stored: their JSON texts and new
+        versions, and the UPDATE's rows as the driver takes them. Nothing is written, so this
+        can run before the write turn is taken, which `flush` then holds for less time."""
         changed = [(p, dumps_text(p.properties)) for p in self._by_pk.values() if p.dirty and not p.deleted]
         for person, _ in changed:
             person.version += 1
-        if changed:
-            stored = self._stored_versions
-            matched = _UPDATE_PERSONS.executemany(
-                self.session.connection(),
-                [
-                    (
-                        text,
-                        p.is_identified,
-                        p.created_at,
-                        p.version,
-                        _seen_at(p),
-                        p.pk,
-                        stored.get(p.pk or 0, -1),
-                    )
-                    for p, text in changed
-                ],
-            )
-            # Each row is updated only at the version this batch read: fewer rows means another
-            # writer got there first, and what was computed here is stale.
-            if matched is not None and matched != len(changed):
-                raise StalePersons(f"{len(changed) - matched} person(s) changed meanwhile")
+        stored = self._stored_versions
+        rows = [
+            (text, p.is_identified, p.created_at, p.version, _seen_at(p), p.pk, stored.get(p.pk or 0, -1))
+            for p, text in changed
+        ]
+        self._prepared = (
+            changed,
+            _UPDATE_PERSONS.driver_call(self.session.get_bind().dialect, rows),
+            [self._version_row(p, text) for p, text in changed],
+        )
+
+    def flush(self) -> ReplicaChanges:
+        """Write every change (`prepare`d first if it was not); returns the version rows the
+        analytics replica needs."""
+        if self._prepared is None:
+            self.prepare()
+        assert self._prepared is not None
+        changed, update, changed_versions = self._prepared
+        created = [(p, dumps_text(p.properties)) for p in self._new_persons if not p.deleted]
+        self._insert_persons(created)
+        matched = _UPDATE_PERSONS.run(self.session.connection(), update)
+        # Each row is updated only at the version this batch read: fewer rows means another
+        # writer got there first, and what was computed here is stale.
+        if matched is not None and matched != len(changed):
+            raise StalePersons(f"{len(changed) - matched} person(s) changed meanwhile")
         changed_ids = [d for d in self._ids.values() if d.dirty and d.person.pk is not None]
         self._write_distinct_ids(changed_ids)
         removed = [p for p in self._by_pk.values() if p.deleted]
@@ -369,7 +379,7 @@ class PersonBatch:
         self._written = [p for p, _ in [*created, *changed]]
         self._removed = removed
         self._written_ids = changed_ids
-        versions = [self._version_row(p, text) for p, text in [*created, *changed]]
+        versions = [self._version_row(p, text) for p, text in created] + changed_versions
         versions += [self._version_row(p, dumps_text(p.properties)) for p in removed]
         id_versions = [
             DistinctIdVersion(self.project_id, d.distinct_id, d.person.uuid, d.version) for d in changed_ids
