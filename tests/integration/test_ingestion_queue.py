@@ -518,6 +518,29 @@ def test_a_group_leaves_no_person_objects_for_the_cycle_collector(factory: sessi
             gc.enable()
 
 
+def test_a_person_read_through_a_new_distinct_id_is_the_one_already_remembered(
+    factory: sessionmaker[Session], store: AnalyticsStore
+) -> None:
+    from hedgerow.db.session import engine_of
+    from hedgerow.domain.persons.identities import identity_memory
+
+    _capture(factory, _event(1, "user", event="$identify", properties={"$anon_distinct_id": "anon"}))
+    assert apply_queued(factory, max_batches=100) == 1
+    memory = identity_memory(engine_of(factory))
+    memory.forget()  # as after a restart: "user" is read again, "anon" is not seen yet
+    _capture(factory, _event(2, "user", **{"$set": {"plan": "free"}}))
+    assert apply_queued(factory, max_batches=100) == 1
+    _capture(factory, _event(3, "anon", **{"$set": {"plan": "pro"}}))
+    assert apply_queued(factory, max_batches=100) == 1
+    user, anon = memory.distinct_id(1, "user"), memory.distinct_id(1, "anon")
+    assert user is not None and anon is not None and user.person is anon.person
+    _capture(factory, _event(4, "user", **{"$set": {"seats": 2}}))
+    assert apply_queued(factory, max_batches=100) == 1
+    assert dead_letters(factory) == []
+    [(_, properties, _, ids)] = _persons(factory)
+    assert sorted(ids) == ["anon", "user"] and (properties["plan"], properties["seats"]) == ("pro", 2)
+
+
 def test_a_group_that_fails_after_changing_remembered_persons_starts_over_from_the_store(
     factory: sessionmaker[Session], store: AnalyticsStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -114,9 +114,10 @@ class PersonBatch:
         self._removed: list[LivePerson] = []
         self._written_ids: list[LiveDistinctId] = []
         self._prepared: _Prepared | None = None
-        # Objects this batch made for rows it read (not taken from the identity memory).
-        self._read_persons: list[LivePerson] = []
-        self._read_ids: list[LiveDistinctId] = []
+        # Objects this batch made (for rows it read, or for new distinct ids), rather than took
+        # from the identity memory.
+        self._made_persons: list[LivePerson] = []
+        self._made_ids: list[LiveDistinctId] = []
 
     # --- loading --------------------------------------------------------------------------------
     def _columns(self) -> Any:
@@ -166,15 +167,18 @@ class PersonBatch:
                     else:
                         person = LivePerson(pk, uuid, cached[2], cached[0], cached[1], version, [])
                         person.last_seen = cached[3]
-                    self._read_persons.append(person)
+                    self._made_persons.append(person)
                 by_pk[pk] = person
                 stored_versions[pk] = version
             if distinct_id not in ids:
                 live = memory.distinct_id(self.project_id, distinct_id) if memory is not None else None
-                if live is None or live.person is not person or live.version != did_version:
+                if live is not None and (live.person is not person or live.version != did_version):
+                    memory.forget()  # type: ignore[union-attr]  # cannot happen at one generation
+                    live = None
+                if live is None:
                     live = LiveDistinctId(did_pk, distinct_id, person, did_version)
                     person.distinct_ids.append(live)
-                    self._read_ids.append(live)
+                    self._made_ids.append(live)
                 ids[distinct_id] = live
         self._load_rest(missing)
 
@@ -260,7 +264,7 @@ class PersonBatch:
         self._looked_up.add(distinct_id)
         live = LiveDistinctId(None, distinct_id, person, 0, dirty=True)
         self._ids[distinct_id] = live
-        self._read_ids.append(live)
+        self._made_ids.append(live)
         person.distinct_ids.append(live)
 
     def merge(self, other: LivePerson, into: LivePerson) -> None:
@@ -404,8 +408,8 @@ class PersonBatch:
         """What the identity memory is to add once this batch has `committed`: the distinct ids
         and persons it read from the store or created (those it took from the memory are there
         already, changed in place), and the pks of the persons it deleted."""
-        persons = [p for p in [*self._read_persons, *self._new_persons] if p.pk is not None and not p.deleted]
-        ids = [live for live in self._read_ids if live.pk is not None and not live.person.deleted]
+        persons = [p for p in [*self._made_persons, *self._new_persons] if p.pk is not None and not p.deleted]
+        ids = [live for live in self._made_ids if live.pk is not None and not live.person.deleted]
         return ids, persons, [p.pk for p in self._removed if p.pk is not None]
 
     def release(self) -> None:
