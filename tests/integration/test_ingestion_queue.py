@@ -541,6 +541,25 @@ def test_a_person_read_through_a_new_distinct_id_is_the_one_already_remembered(
     assert sorted(ids) == ["anon", "user"] and (properties["plan"], properties["seats"]) == ("pro", 2)
 
 
+def test_a_noisy_change_is_not_written_alone_but_is_kept_for_the_next_real_change(
+    factory: sessionmaker[Session],
+) -> None:
+    # Spec 2.4: noisy keys alone do not force a write, "only a write optimisation; the logical
+    # result is the same". The remembered person keeps the change until something is written.
+    _capture(factory, _event(1, "anon", properties={"$current_url": "https://a.test/1"}))
+    assert apply_queued(factory, max_batches=100) == 1
+    _capture(factory, _event(2, "anon", properties={"$current_url": "https://a.test/2"}))
+    assert apply_queued(factory, max_batches=100) == 1
+    [(_, properties, _, _)] = _persons(factory)
+    assert properties["$current_url"] == "https://a.test/1"  # not written for that alone
+    _capture(factory, _event(3, "anon", **{"$set": {"plan": "pro"}}))
+    assert apply_queued(factory, max_batches=100) == 1
+    [(_, properties, _, _)] = _persons(factory)
+    assert properties["plan"] == "pro"
+    assert properties["$current_url"] == "https://a.test/2"
+    assert properties["$initial_current_url"] == "https://a.test/1"
+
+
 def test_a_group_that_fails_after_changing_remembered_persons_starts_over_from_the_store(
     factory: sessionmaker[Session], store: AnalyticsStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
