@@ -55,7 +55,7 @@ from hedgerow.domain.ingestion.queue import (
 from hedgerow.domain.persons.batch import PersonBatch, StalePersons
 from hedgerow.domain.persons.identities import Generation, IdentityMemory, identity_memory, read_generation
 from hedgerow.domain.persons.ingest import PersonProcessor
-from hedgerow.domain.persons.live import LiveDistinctId, LivePerson
+from hedgerow.domain.persons.live import LiveDistinctId
 from hedgerow.domain.projects.service import get_project_by_token
 
 log = logging.getLogger("hedgerow.ingestion")
@@ -280,16 +280,14 @@ def apply_queued(
                     entries.append(WrittenEntry(entry_id, entry))
             written_generation = read_generation(session)
             session.commit()
-        remembered_ids: list[tuple[int, LiveDistinctId]] = []
-        remembered_persons: list[LivePerson] = []
+        remembered: list[tuple[int, LiveDistinctId]] = []
         removed: list[int] = []
         for project_id, *_, persons in resolved:
             persons.committed()
-            ids, kept, gone = persons.remembered_state()
-            remembered_ids.extend((project_id, live) for live in ids)
-            remembered_persons.extend(kept)
+            ids, gone = persons.remembered_state()
+            remembered.extend((project_id, live) for live in ids)
             removed.extend(gone)
-        memory.remember(generation, written_generation, remembered_ids, remembered_persons, removed)
+        memory.remember(generation, written_generation, remembered, removed)
         if written is not None:
             written.extend(entries)
         return len(claimed)

@@ -114,9 +114,8 @@ class PersonBatch:
         self._removed: list[LivePerson] = []
         self._written_ids: list[LiveDistinctId] = []
         self._prepared: _Prepared | None = None
-        # Objects this batch made (for rows it read, or for new distinct ids), rather than took
-        # from the identity memory.
-        self._made_persons: list[LivePerson] = []
+        # Distinct ids this batch made (for rows it read, or new ones), rather than took from the
+        # identity memory.
         self._made_ids: list[LiveDistinctId] = []
 
     # --- loading --------------------------------------------------------------------------------
@@ -167,7 +166,6 @@ class PersonBatch:
                     else:
                         person = LivePerson(pk, uuid, cached[2], cached[0], cached[1], version, [])
                         person.last_seen = cached[3]
-                    self._made_persons.append(person)
                 by_pk[pk] = person
                 stored_versions[pk] = version
             if distinct_id not in ids:
@@ -404,13 +402,12 @@ class PersonBatch:
         for live in self._written_ids:
             live.dirty = False
 
-    def remembered_state(self) -> tuple[list[LiveDistinctId], list[LivePerson], list[int]]:
+    def remembered_state(self) -> tuple[list[LiveDistinctId], list[int]]:
         """What the identity memory is to add once this batch has `committed`: the distinct ids
-        and persons it read from the store or created (those it took from the memory are there
-        already, changed in place), and the pks of the persons it deleted."""
-        persons = [p for p in [*self._made_persons, *self._new_persons] if p.pk is not None and not p.deleted]
+        it read from the store or created (those it took from the memory are there already,
+        changed in place), and the pks of the persons it deleted."""
         ids = [live for live in self._made_ids if live.pk is not None and not live.person.deleted]
-        return ids, persons, [p.pk for p in self._removed if p.pk is not None]
+        return ids, [p.pk for p in self._removed if p.pk is not None]
 
     def release(self) -> None:
         """Done with this batch: unlink its persons from their distinct ids. Each pair refers to

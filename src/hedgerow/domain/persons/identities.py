@@ -103,13 +103,12 @@ class IdentityMemory:
         read_at: Generation,
         written_at: Generation,
         ids: Iterable[tuple[int, LiveDistinctId]],
-        persons: Iterable[LivePerson],
         removed: Iterable[int],
     ) -> None:
         """After a commit that moved the store from `read_at` (what the group read) to
-        `written_at` and nothing else: these distinct ids (by project) and persons are what it
-        now holds, persons with pks in `removed` are gone, and whatever else was remembered at
-        `read_at` is unchanged."""
+        `written_at` and nothing else: these distinct ids (by project), and the persons they
+        belong to, are what it now holds, persons with pks in `removed` are gone, and whatever
+        else was remembered at `read_at` is unchanged."""
         with self._lock:
             if read_at != self._generation or len(self._ids) > self.capacity:
                 self._ids, self._persons = {}, {}
@@ -117,7 +116,7 @@ class IdentityMemory:
             known, by_pk = self._ids, self._persons
             for project_id, live in ids:
                 known[(project_id, live.distinct_id)] = live
-            for person in persons:
+                person = live.person
                 assert person.pk is not None
                 by_pk[person.pk] = person
             for pk in removed:
