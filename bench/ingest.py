@@ -17,8 +17,9 @@ ingestion applier process, the load generator on the same two cores:
                                                not copies), a 64 MiB page cache for its
                                                connections, changed persons worked out before the
                                                write turn; alternating with the code before:
-                                               22,566 / 28,631 against 21,747 / 24,132 (+12% on
-                                               the means)
+                                               22,566 / 28,631 against 21,747 / 24,132, then (the
+                                               final code) 25,351 / 22,842 against 21,468 /
+                                               22,179: means 24,848 against 22,382 (+11%)
     1,000,000       23,939    20,676    116%   the first of those changes alone, alternating:
                                                23,939 / 26,089 against 21,775 / 25,974 (+5%)
     1,000,000       27,038    26,674    101%   + applier groups of up to 200 batches (were 100);
@@ -75,14 +76,16 @@ ingestion applier process, the load generator on the same two cores:
 
 The target of 25,000 events/s is reached in some runs on this machine, not in all: its speed
 drifts by the hour (the floor ranged from 17,800 to 45,000 events/s between runs: its one flush
-per batch is bound by the disk, ours is not), and the same code gave 20,800 to 25,800 events/s
+per batch is bound by the disk, ours is not), and the same code gave 22,566 to 28,631 events/s
 on 1,000,000 events within one hour; compare code only in alternating runs, as in the rows
-marked so above. During a run the applier process uses ~80% of one core, the server ~75-89%, the
-load generator ~10%. What sets the pace now is the work itself, not waiting: with capture
-requests answered before their rows were committed (an experiment, not a mode), 37,000-46,000
-events/s were accepted, but they became visible no sooner (22,400 and 25,100 events/s, against
-21,700 and 24,600 for the code that waits, alternating): the applier, sharing the cores, then
-lags behind. Instruction counts of the applier (callgrind, the same 5,000 events applied in groups
+marked so above. During a run the applier process uses ~80% of one core, the server ~70%, the
+load generator ~10%; the rest is waiting, mostly capture's queue writer waiting for the write
+turn while the applier holds it (instrumented, the applier held it ~19% of one run). Before
+the applier kept persons between groups, the work itself set the pace: with capture requests
+answered before their rows were committed (an experiment, not a mode), 37,000-46,000 events/s
+were accepted, but they became visible no sooner (22,400 and 25,100 events/s, against 21,700
+and 24,600 for the code that waits, alternating): the applier, sharing the cores, lagged behind.
+Instruction counts of the applier (callgrind, the same 5,000 events applied in groups
 of 25 batches): 62,900 per applied event four rounds of work ago, 53,100, 46,600-47,700, 37,700.
 In the shape of this benchmark (a group of 200 batches over 50,000 users, after 300,000 events
 have warmed the applier up): 52,100 per event, then 41,800 with persons kept between groups.

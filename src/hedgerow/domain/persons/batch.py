@@ -393,12 +393,11 @@ class PersonBatch:
         the persons cache, and clear this group's marks on what it worked on."""
         for person in self._written:
             self._remember(person)
+            person.dirty = False
         # Persons changed only in memory (noisy keys, not written) keep their entry: the cache
         # holds its own copy, which still matches the unchanged row and version.
         for person in self._removed:
             PERSON_PROPERTIES.evict(person.pk or 0, person.uuid)
-        for person in self._written:
-            person.dirty = False
         for live in self._written_ids:
             live.dirty = False
 
