@@ -154,10 +154,7 @@ class PersonBatch:
             person = by_pk.get(pk)
             if person is None:
                 # A person remembered through another of its distinct ids stays one object.
-                person = memory.person(pk) if memory is not None else None
-                if person is not None and (person.version != version or person.uuid != uuid):
-                    memory.forget()  # type: ignore[union-attr]  # cannot happen at one generation
-                    person = None
+                person = memory.person_as_read(pk, uuid, version) if memory is not None else None
                 if person is None:
                     cached = cached_person(pk, uuid, version)
                     if cached is None:
@@ -169,10 +166,11 @@ class PersonBatch:
                 by_pk[pk] = person
                 stored_versions[pk] = version
             if distinct_id not in ids:
-                live = memory.distinct_id(self.project_id, distinct_id) if memory is not None else None
-                if live is not None and (live.person is not person or live.version != did_version):
-                    memory.forget()  # type: ignore[union-attr]  # cannot happen at one generation
-                    live = None
+                live = (
+                    memory.distinct_id_as_read(self.project_id, distinct_id, person, did_version)
+                    if memory is not None
+                    else None
+                )
                 if live is None:
                     live = LiveDistinctId(did_pk, distinct_id, person, did_version)
                     person.distinct_ids.append(live)
@@ -337,7 +335,7 @@ class PersonBatch:
         if moved:
             _MOVE_IDS.executemany(self.session.connection(), [(d.person.pk, d.version, d.pk) for d in moved])
 
-    def prepare(self) -> None:
+    def prepare(self) -> _Prepared:
         """Work out what `flush` writes for the persons already stored: their JSON texts and new
         versions, and the UPDATE's rows as the driver takes them. Nothing is written, so this
         can run before the write turn is taken, which `flush` then holds for less time."""
@@ -354,14 +352,12 @@ class PersonBatch:
             _UPDATE_PERSONS.driver_call(self.session.get_bind().dialect, rows),
             [self._version_row(p, text) for p, text in changed],
         )
+        return self._prepared
 
     def flush(self) -> ReplicaChanges:
         """Write every change (`prepare`d first if it was not); returns the version rows the
         analytics replica needs."""
-        if self._prepared is None:
-            self.prepare()
-        assert self._prepared is not None
-        changed, update, changed_versions = self._prepared
+        changed, update, changed_versions = self._prepared or self.prepare()
         created = [(p, dumps_text(p.properties)) for p in self._new_persons if not p.deleted]
         self._insert_persons(created)
         matched = _UPDATE_PERSONS.run(self.session.connection(), update)

@@ -64,12 +64,14 @@ class IdentityMemory:
         self._persons: dict[int, LivePerson] = {}  # by pk: one object per stored person
         self._lock = threading.Lock()
 
+    def _drop(self) -> None:
+        self._ids, self._persons = {}, {}
+
     def forget(self) -> None:
         """Drop everything (until `remember` is next called after a commit)."""
         with self._lock:
             self._generation = None
-            self._ids = {}
-            self._persons = {}
+            self._drop()
 
     def split(
         self, generation: Generation, project_id: int, distinct_ids: Iterable[str]
@@ -80,7 +82,7 @@ class IdentityMemory:
         missing: list[str] = []
         with self._lock:
             if generation != self._generation:
-                self._ids, self._persons = {}, {}
+                self._drop()
                 self._generation = generation
             ids = self._ids
             for distinct_id in distinct_ids:
@@ -91,12 +93,29 @@ class IdentityMemory:
                     hits.append(live)
         return hits, missing
 
-    def person(self, pk: int) -> LivePerson | None:
-        """The remembered person with this pk (valid at the generation `split` was last given)."""
-        return self._persons.get(pk)
-
     def distinct_id(self, project_id: int, distinct_id: str) -> LiveDistinctId | None:
         return self._ids.get((project_id, distinct_id))
+
+    # For rows read from the store at the generation `split` was last given: what is remembered
+    # of them must be those very rows. A remembered object that differs cannot be at one
+    # generation; if one ever did, everything is forgotten rather than either trusted.
+    def person_as_read(self, pk: int, uuid: str, version: int) -> LivePerson | None:
+        """The remembered person with this pk, uuid and version, if any."""
+        person = self._persons.get(pk)
+        if person is not None and (person.uuid != uuid or person.version != version):
+            self.forget()
+            return None
+        return person
+
+    def distinct_id_as_read(
+        self, project_id: int, distinct_id: str, person: LivePerson, version: int
+    ) -> LiveDistinctId | None:
+        """The remembered distinct id, if any, which must belong to `person` at `version`."""
+        live = self._ids.get((project_id, distinct_id))
+        if live is not None and (live.person is not person or live.version != version):
+            self.forget()
+            return None
+        return live
 
     def remember(
         self,
@@ -111,7 +130,7 @@ class IdentityMemory:
         else was remembered at `read_at` is unchanged."""
         with self._lock:
             if read_at != self._generation or len(self._ids) > self.capacity:
-                self._ids, self._persons = {}, {}
+                self._drop()
             self._generation = written_at
             known, by_pk = self._ids, self._persons
             for project_id, live in ids:
