@@ -19,6 +19,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # Some builds of SQLite (Debian's among them) overwrite every freed page with zeros. Deleting
+    # the ingestion queue's copied batches, some 22 KB each, then wrote each batch's pages into the
+    # log a second time (45 MB for 2,000 batches, 185 ms holding the write turn, against 28 ms).
+    # FAST still zeroes what is deleted from table and index pages, which it writes anyway; only
+    # freed overflow pages (the part of a row beyond what fits in its page) keep their bytes
+    # until they are reused.
+    cursor.execute("PRAGMA secure_delete=FAST")
     cursor.close()
 
 
