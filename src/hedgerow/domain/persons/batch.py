@@ -19,7 +19,7 @@ from hedgerow.domain.persons.identities import Generation, IdentityMemory
 from hedgerow.domain.persons.json_text import dumps_text, loads_exact
 from hedgerow.domain.persons.live import LiveDistinctId, LivePerson
 from hedgerow.domain.persons.models import Person, PersonDistinctId
-from hedgerow.domain.persons.tombstones import bury, revive
+from hedgerow.domain.persons.tombstones import buried_versions, bury, unbury
 from hedgerow.store.base import DistinctIdVersion, PersonVersion, from_micros, to_micros
 
 _CHUNK = 500
@@ -76,9 +76,17 @@ def _seen_at(person: LivePerson) -> datetime | None:
     return None if person.last_seen is None else from_micros(person.last_seen)
 
 
-# What `PersonBatch.prepare` works out: the changed persons with their JSON texts, the UPDATE as
-# the driver takes it, and their version rows.
-_Prepared = tuple[list[tuple[LivePerson, str]], tuple[str, Any], list[PersonVersion]]
+@dataclass
+class _Prepared:
+    """What `PersonBatch.prepare` works out before the write turn."""
+
+    changed: list[tuple[LivePerson, str]]  # stored persons changed, with their JSON texts
+    update: tuple[str, Any]  # their UPDATE, as the driver takes it
+    created: list[tuple[LivePerson, str]]  # new persons, with their JSON texts and versions
+    insert: tuple[str, Any]  # their INSERT, as the driver takes it
+    versions: list[PersonVersion]  # the version rows of both, new persons first
+    buried: list[str]  # those of their UUIDs that have a tombstone (removed by `flush`)
+    buried_ids: dict[str, int]  # deletion versions of the distinct ids to be inserted
 
 
 class StalePersons(Exception):
@@ -284,22 +292,13 @@ class PersonBatch:
         other.merged_into = into
 
     # --- writing --------------------------------------------------------------------------------
-    def _insert_persons(self, persons: list[tuple[LivePerson, str]]) -> None:
-        if not persons:
+    def _insert_persons(self, prepared: _Prepared) -> None:
+        if not prepared.created:
             return
-        revived = revive(self.session, self.project_id, "person", [p.uuid for p, _ in persons])
-        for person, _ in persons:
-            person.version = revived.get(person.uuid, -1) + 1
-        project_id = self.project_id
-        _INSERT_PERSONS.executemany(
-            self.session.connection(),
-            [
-                (p.uuid, project_id, text, p.is_identified, p.created_at, p.version, _seen_at(p))
-                for p, text in persons
-            ],
-        )
-        pks = self._pks(PERSONS.c.uuid, [p.uuid for p, _ in persons])
-        for person, _ in persons:
+        unbury(self.session, self.project_id, "person", prepared.buried)
+        BulkStatement.run(self.session.connection(), prepared.insert)
+        pks = self._pks(PERSONS.c.uuid, [p.uuid for p, _ in prepared.created])
+        for person, _ in prepared.created:
             person.pk = pks[person.uuid]
 
     def _pks(self, key: Any, values: list[str]) -> dict[str, int]:
@@ -316,13 +315,14 @@ class PersonBatch:
             pks.update((value, pk) for value, pk in rows)
         return pks
 
-    def _write_distinct_ids(self, changed: list[LiveDistinctId]) -> None:
+    def _write_distinct_ids(self, changed: list[LiveDistinctId], buried: dict[str, int]) -> None:
         fresh = [d for d in changed if d.pk is None]
         moved = [d for d in changed if d.pk is not None]
         if fresh:
-            revived = revive(self.session, self.project_id, "distinct_id", [d.distinct_id for d in fresh])
+            revived = [d.distinct_id for d in fresh if d.distinct_id in buried]
+            unbury(self.session, self.project_id, "distinct_id", revived)
             for live in fresh:
-                live.version = revived.get(live.distinct_id, -1) + 1
+                live.version = buried.get(live.distinct_id, -1) + 1
             _INSERT_IDS.executemany(
                 self.session.connection(),
                 [(self.project_id, d.distinct_id, d.person.pk, d.version) for d in fresh],
@@ -336,9 +336,14 @@ class PersonBatch:
             _MOVE_IDS.executemany(self.session.connection(), [(d.person.pk, d.version, d.pk) for d in moved])
 
     def prepare(self) -> _Prepared:
-        """Work out what `flush` writes for the persons already stored: their JSON texts and new
-        versions, and the UPDATE's rows as the driver takes them. Nothing is written, so this
-        can run before the write turn is taken, which `flush` then holds for less time."""
+        """Work out what `flush` writes: for the persons already stored, their JSON texts, new
+        versions and the UPDATE's rows as the driver takes them; the same for new persons and
+        the INSERT, at versions above any deletion of their UUIDs; and the deletion versions of
+        the distinct ids to be inserted. Nothing is written, so this can run before the write
+        turn is taken, which `flush` then holds for less time. (Tombstones are written only with
+        the deletion of a person or distinct id, so those read here hold while no person changes,
+        which the caller checks under the turn.)"""
+        dialect = self.session.get_bind().dialect
         changed = [(p, dumps_text(p.properties)) for p in self._by_pk.values() if p.dirty and not p.deleted]
         for person, _ in changed:
             person.version += 1
@@ -347,26 +352,40 @@ class PersonBatch:
             (text, p.is_identified, p.created_at, p.version, _seen_at(p), p.pk, stored.get(p.pk or 0, -1))
             for p, text in changed
         ]
-        self._prepared = (
-            changed,
-            _UPDATE_PERSONS.driver_call(self.session.get_bind().dialect, rows),
-            [self._version_row(p, text) for p, text in changed],
+        created = [(p, dumps_text(p.properties)) for p in self._new_persons if not p.deleted]
+        buried = buried_versions(self.session, self.project_id, "person", [p.uuid for p, _ in created])
+        for person, _ in created:
+            person.version = buried.get(person.uuid, -1) + 1
+        project_id = self.project_id
+        inserted = [
+            (p.uuid, project_id, text, p.is_identified, p.created_at, p.version, _seen_at(p))
+            for p, text in created
+        ]
+        fresh_ids = [d.distinct_id for d in self._ids.values() if d.dirty and d.pk is None]
+        self._prepared = _Prepared(
+            changed=changed,
+            update=_UPDATE_PERSONS.driver_call(dialect, rows),
+            created=created,
+            insert=_INSERT_PERSONS.driver_call(dialect, inserted),
+            versions=[self._version_row(p, text) for p, text in [*created, *changed]],
+            buried=list(buried),
+            buried_ids=buried_versions(self.session, self.project_id, "distinct_id", fresh_ids),
         )
         return self._prepared
 
     def flush(self) -> ReplicaChanges:
         """Write every change (`prepare`d first if it was not); returns the version rows the
         analytics replica needs."""
-        changed, update, changed_versions = self._prepared or self.prepare()
-        created = [(p, dumps_text(p.properties)) for p in self._new_persons if not p.deleted]
-        self._insert_persons(created)
-        matched = _UPDATE_PERSONS.run(self.session.connection(), update)
+        prepared = self._prepared or self.prepare()
+        changed, created = prepared.changed, prepared.created
+        self._insert_persons(prepared)
+        matched = _UPDATE_PERSONS.run(self.session.connection(), prepared.update)
         # Each row is updated only at the version this batch read: fewer rows means another
         # writer got there first, and what was computed here is stale.
         if matched is not None and matched != len(changed):
             raise StalePersons(f"{len(changed) - matched} person(s) changed meanwhile")
         changed_ids = [d for d in self._ids.values() if d.dirty and d.person.pk is not None]
-        self._write_distinct_ids(changed_ids)
+        self._write_distinct_ids(changed_ids, prepared.buried_ids)
         removed = [p for p in self._by_pk.values() if p.deleted]
         for person in removed:
             person.version += 1
@@ -377,8 +396,7 @@ class PersonBatch:
         self._written = [p for p, _ in [*created, *changed]]
         self._removed = removed
         self._written_ids = changed_ids
-        versions = [self._version_row(p, text) for p, text in created] + changed_versions
-        versions += [self._version_row(p, dumps_text(p.properties)) for p in removed]
+        versions = [*prepared.versions, *(self._version_row(p, dumps_text(p.properties)) for p in removed)]
         id_versions = [
             DistinctIdVersion(self.project_id, d.distinct_id, d.person.uuid, d.version) for d in changed_ids
         ]

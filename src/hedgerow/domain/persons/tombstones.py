@@ -14,9 +14,11 @@ from hedgerow.domain.persons.models import PersonReplicaTombstone
 _CHUNK = 500
 
 
-def revive(session: Session, project_id: int, kind: str, keys: list[str]) -> dict[str, int]:
+def buried_versions(session: Session, project_id: int, kind: str, keys: list[str]) -> dict[str, int]:
     """The deletion versions of these keys (`kind`: "person" or "distinct_id"), by key, for
-    those that have one; their tombstones are removed, since the keys live again."""
+    those that have one. Only reads: a writer can look them up before it takes its write turn,
+    provided it then checks that no person changed meanwhile (a tombstone is written only with
+    the deletion of its person or distinct id)."""
     found: dict[str, int] = {}
     for start in range(0, len(keys), _CHUNK):
         rows = session.connection().execute(
@@ -27,14 +29,26 @@ def revive(session: Session, project_id: int, kind: str, keys: list[str]) -> dic
             )
         )
         found.update({key: version for key, version in rows})
-    if found:
+    return found
+
+
+def unbury(session: Session, project_id: int, kind: str, keys: list[str]) -> None:
+    """Remove the tombstones of keys that live again."""
+    for start in range(0, len(keys), _CHUNK):
         session.connection().execute(
             delete(PersonReplicaTombstone).where(
                 PersonReplicaTombstone.project_id == project_id,
                 PersonReplicaTombstone.kind == kind,
-                PersonReplicaTombstone.key.in_(list(found)),
+                PersonReplicaTombstone.key.in_(keys[start : start + _CHUNK]),
             )
         )
+
+
+def revive(session: Session, project_id: int, kind: str, keys: list[str]) -> dict[str, int]:
+    """The deletion versions of these keys, by key, for those that have one; their tombstones
+    are removed, since the keys live again."""
+    found = buried_versions(session, project_id, kind, keys)
+    unbury(session, project_id, kind, list(found))
     return found
 
 
