@@ -68,8 +68,6 @@ class BulkStatement:
     def executemany(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> int | None:
         """Run the statement once per row, in `connection`'s transaction; the rows it matched
         or wrote, as the driver counts them (None where it cannot count them over many rows)."""
-        if not rows:
-            return 0
         return self.run(connection, self.driver_call(connection.dialect, rows))
 
     @staticmethod

@@ -85,7 +85,7 @@ class _Prepared:
     created: list[tuple[LivePerson, str]]  # new persons, with their JSON texts and versions
     insert: tuple[str, Any]  # their INSERT, as the driver takes it
     versions: list[PersonVersion]  # the version rows of both, new persons first
-    buried: list[str]  # those of their UUIDs that have a tombstone (removed by `flush`)
+    buried_uuids: list[str]  # those of their UUIDs that have a tombstone (removed by `flush`)
     buried_ids: dict[str, int]  # deletion versions of the distinct ids to be inserted
 
 
@@ -295,7 +295,7 @@ class PersonBatch:
     def _insert_persons(self, prepared: _Prepared) -> None:
         if not prepared.created:
             return
-        unbury(self.session, self.project_id, "person", prepared.buried)
+        unbury(self.session, self.project_id, "person", prepared.buried_uuids)
         BulkStatement.run(self.session.connection(), prepared.insert)
         pks = self._pks(PERSONS.c.uuid, [p.uuid for p, _ in prepared.created])
         for person, _ in prepared.created:
@@ -368,7 +368,7 @@ class PersonBatch:
             created=created,
             insert=_INSERT_PERSONS.driver_call(dialect, inserted),
             versions=[self._version_row(p, text) for p, text in [*created, *changed]],
-            buried=list(buried),
+            buried_uuids=list(buried),
             buried_ids=buried_versions(self.session, self.project_id, "distinct_id", fresh_ids),
         )
         return self._prepared
